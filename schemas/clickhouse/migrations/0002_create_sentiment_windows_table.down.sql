@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS sentiment_windows;

@@ -1,0 +1,112 @@
+"""Settings, grouped by the server they concern.
+
+Sources, strongest first: environment variables (``FINPULSE_<SECTION>_<FIELD>``, e.g.
+``FINPULSE_KAFKA_BOOTSTRAP``), then a TOML file (``--config`` or ``FINPULSE_CONFIG``) with one
+table per section (``[kafka]``, ``[clickhouse]``, ``[triton]``), then the defaults below, which
+match ``./ops/stack up`` with no port offset.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from stream.errors import ConfigError
+
+
+class _Section(BaseSettings):
+    """A settings section: the environment overrides values given by the config file."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return env_settings, init_settings
+
+
+class KafkaSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="FINPULSE_KAFKA_", extra="forbid")
+
+    bootstrap: str = Field("127.0.0.1:19092", description="host:port[,host:port...]")
+    client_id: str = "finpulse"
+    # Compatibility measure for brokers whose ListOffsets(latest) is wrong (Tansu 0.6, the local
+    # stand-in): read partition end offsets from a fetch's high watermark instead. Off for Apache
+    # Kafka and Redpanda; `./ops/stack env` switches it on for the local broker.
+    highwater_from_fetch: bool = False
+    session_timeout_s: float = 6.0
+    heartbeat_interval_s: float = 2.0
+
+
+class ClickHouseSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="FINPULSE_CLICKHOUSE_", extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(19000, description="native protocol port")
+    http_port: int = 18123
+    database: str = "finpulse"
+    user: str = "default"
+    password: SecretStr = SecretStr("")
+    connect_timeout_s: float = 5.0
+
+
+class TritonSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="FINPULSE_TRITON_", extra="forbid")
+
+    grpc: str = Field("127.0.0.1:18001", description="host:port of the gRPC endpoint")
+    http: str = Field("127.0.0.1:18000", description="host:port of the HTTP endpoint")
+    model: str = "sentiment"
+    timeout_s: float = 10.0
+
+
+class Settings(BaseModel):
+    kafka: KafkaSettings
+    clickhouse: ClickHouseSettings
+    triton: TritonSettings
+
+
+_SECTIONS: dict[str, type[_Section]] = {
+    "kafka": KafkaSettings,
+    "clickhouse": ClickHouseSettings,
+    "triton": TritonSettings,
+}
+
+
+def read_config_file(path: Path) -> dict[str, dict[str, Any]]:
+    """Read a TOML config file; unknown sections are an error, not silently ignored."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found: fix --config or FINPULSE_CONFIG") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(
+            f"config file {path}: unknown section(s) {unknown}; known: {sorted(_SECTIONS)}"
+        )
+    for name, section in data.items():
+        if not isinstance(section, dict):
+            raise ConfigError(f"config file {path}: [{name}] must be a table")
+    return data
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Build the settings from defaults, the config file (if any) and the environment."""
+    if path is None and os.environ.get("FINPULSE_CONFIG"):
+        path = Path(os.environ["FINPULSE_CONFIG"])
+    data = read_config_file(path) if path is not None else {}
+    try:
+        sections = {name: cls(**data.get(name, {})) for name, cls in _SECTIONS.items()}
+    except ValidationError as exc:
+        raise ConfigError(f"invalid settings: {exc}") from None
+    return Settings.model_validate(sections)

@@ -1,0 +1,60 @@
+"""Health checks of the servers finpulse uses: used by `finpulse check` and `./ops/stack up`."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import httpx
+from aiokafka import AIOKafkaClient
+
+from stream.clickhouse import connect
+from stream.config import ClickHouseSettings, KafkaSettings, TritonSettings
+
+
+@dataclass(frozen=True)
+class Health:
+    service: str
+    address: str
+    ok: bool
+    detail: str
+
+
+async def check_kafka(settings: KafkaSettings, timeout_s: float = 5.0) -> Health:
+    """The broker answers a metadata request."""
+    client = AIOKafkaClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout_s)
+        metadata = await asyncio.wait_for(client.fetch_all_metadata(), timeout_s)
+        detail = f"{len(metadata.brokers())} broker(s), {len(metadata.topics())} topic(s)"
+        return Health("kafka", settings.bootstrap, True, detail)
+    except Exception as exc:
+        return Health("kafka", settings.bootstrap, False, f"{type(exc).__name__}: {exc}")
+    finally:
+        await client.close()
+
+
+def check_clickhouse(settings: ClickHouseSettings, timeout_s: float = 5.0) -> Health:
+    """The server runs a query over the native protocol."""
+    address = f"{settings.host}:{settings.port}"
+    client = connect(settings.model_copy(update={"connect_timeout_s": timeout_s}), database="default")
+    try:
+        (version,), = client.execute("SELECT version()")
+        return Health("clickhouse", address, True, f"version {version}")
+    except Exception as exc:
+        return Health("clickhouse", address, False, f"{type(exc).__name__}: {exc}")
+    finally:
+        client.disconnect()
+
+
+def check_triton(settings: TritonSettings, timeout_s: float = 5.0) -> Health:
+    """The server is ready; detail lists the models it has ready."""
+    base = f"http://{settings.http}"
+    try:
+        with httpx.Client(timeout=timeout_s) as http:
+            http.get(f"{base}/v2/health/ready").raise_for_status()
+            index = http.post(f"{base}/v2/repository/index", json={"ready": True}).json()
+        models = sorted(f"{m['name']}/{m.get('version', '?')}" for m in index)
+        return Health("triton", settings.http, True, "models ready: " + (", ".join(models) or "none"))
+    except Exception as exc:
+        return Health("triton", settings.http, False, f"{type(exc).__name__}: {exc}")
