@@ -20,7 +20,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-db_app = typer.Typer(help="ClickHouse schema: apply, inspect and roll back migrations.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="ClickHouse schema: apply, inspect and roll back migrations.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
@@ -30,7 +32,13 @@ err_console = Console(stderr=True)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="TOML config file (else FINPULSE_CONFIG).", exists=True, dir_okay=False),
+    typer.Option(
+        "--config",
+        "-c",
+        help="TOML config file (else FINPULSE_CONFIG).",
+        exists=True,
+        dir_okay=False,
+    ),
 ]
 
 
@@ -70,7 +78,9 @@ def check(
     services: Annotated[
         list[str] | None, typer.Argument(help="kafka, clickhouse, triton (default: all).")
     ] = None,
-    bootstrap: Annotated[str | None, typer.Option(help="Override the Kafka bootstrap servers.")] = None,
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Override the Kafka bootstrap servers.")
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each server.")] = 5.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Exit status only.")] = False,
 ) -> None:
@@ -96,7 +106,9 @@ def check(
     if not quiet:
         table = Table("service", "address", "status", "detail")
         for r in results:
-            table.add_row(r.service, r.address, "[green]ok[/green]" if r.ok else "[red]down[/red]", r.detail)
+            table.add_row(
+                r.service, r.address, "[green]ok[/green]" if r.ok else "[red]down[/red]", r.detail
+            )
         console.print(table)
     if not all(r.ok for r in results):
         raise typer.Exit(1)
@@ -109,7 +121,9 @@ def config_show(ctx: typer.Context) -> None:
     console.print_json(json.dumps(settings.model_dump(mode="json")))
 
 
-DatabaseOption = Annotated[str | None, typer.Option(help="Database (default: clickhouse.database).")]
+DatabaseOption = Annotated[
+    str | None, typer.Option(help="Database (default: clickhouse.database).")
+]
 
 
 def _migration_target(ctx: typer.Context, database: str | None):  # type: ignore[no-untyped-def]
@@ -137,13 +151,13 @@ def db_migrate(
     name, client, execute, files = _migration_target(ctx, database)
     try:
         done = migrations.migrate(execute, files, target=to)
+        latest = max(migrations.applied_migrations(execute), default=0)
     except FinpulseError as exc:
         raise _fail(exc) from None
     finally:
         client.disconnect()
     for m in done:
         console.print(f"applied {m.label}")
-    latest = max(migrations.applied_migrations(execute) or {0: None})
     console.print(f"database {name}: at version {latest:04d} ({len(done)} applied now)")
 
 

@@ -86,7 +86,9 @@ def read_config_file(path: Path) -> dict[str, dict[str, Any]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} not found: fix --config or FINPULSE_CONFIG") from None
+        raise ConfigError(
+            f"config file {path} not found: fix --config or FINPULSE_CONFIG"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     unknown = sorted(set(data) - set(_SECTIONS))

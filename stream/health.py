@@ -22,7 +22,9 @@ class Health:
 
 async def check_kafka(settings: KafkaSettings, timeout_s: float = 5.0) -> Health:
     """The broker answers a metadata request."""
-    client = AIOKafkaClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    client = AIOKafkaClient(
+        bootstrap_servers=settings.bootstrap, request_timeout_ms=int(timeout_s * 1000)
+    )
     try:
         await asyncio.wait_for(client.bootstrap(), timeout_s)
         metadata = await asyncio.wait_for(client.fetch_all_metadata(), timeout_s)
@@ -37,9 +39,11 @@ async def check_kafka(settings: KafkaSettings, timeout_s: float = 5.0) -> Health
 def check_clickhouse(settings: ClickHouseSettings, timeout_s: float = 5.0) -> Health:
     """The server runs a query over the native protocol."""
     address = f"{settings.host}:{settings.port}"
-    client = connect(settings.model_copy(update={"connect_timeout_s": timeout_s}), database="default")
+    client = connect(
+        settings.model_copy(update={"connect_timeout_s": timeout_s}), database="default"
+    )
     try:
-        (version,), = client.execute("SELECT version()")
+        ((version,),) = client.execute("SELECT version()")
         return Health("clickhouse", address, True, f"version {version}")
     except Exception as exc:
         return Health("clickhouse", address, False, f"{type(exc).__name__}: {exc}")
@@ -55,6 +59,8 @@ def check_triton(settings: TritonSettings, timeout_s: float = 5.0) -> Health:
             http.get(f"{base}/v2/health/ready").raise_for_status()
             index = http.post(f"{base}/v2/repository/index", json={"ready": True}).json()
         models = sorted(f"{m['name']}/{m.get('version', '?')}" for m in index)
-        return Health("triton", settings.http, True, "models ready: " + (", ".join(models) or "none"))
+        return Health(
+            "triton", settings.http, True, "models ready: " + (", ".join(models) or "none")
+        )
     except Exception as exc:
         return Health("triton", settings.http, False, f"{type(exc).__name__}: {exc}")

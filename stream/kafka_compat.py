@@ -53,9 +53,7 @@ async def fetch_highwaters(
             topics.setdefault(tp.topic, []).append(
                 (tp.partition, start_offsets.get(tp, 0), _FETCH_MAX_BYTES)
             )
-        request = FetchRequest(
-            _FETCH_MAX_WAIT_MS, 0, _FETCH_MAX_BYTES, 0, list(topics.items())
-        )
+        request = FetchRequest(_FETCH_MAX_WAIT_MS, 0, _FETCH_MAX_BYTES, 0, list(topics.items()))
         response: Any = await client.send(leader, request)
         for topic, parts in response.topics:
             for partition, error_code, highwater, *_ in parts:

@@ -14,8 +14,10 @@ import structlog
 
 def configure(level: str | None = None, fmt: str | None = None) -> None:
     level = (level or os.environ.get("FINPULSE_LOG_LEVEL", "INFO")).upper()
-    fmt = fmt or os.environ.get("FINPULSE_LOG_FORMAT") or (
-        "console" if sys.stderr.isatty() else "json"
+    fmt = (
+        fmt
+        or os.environ.get("FINPULSE_LOG_FORMAT")
+        or ("console" if sys.stderr.isatty() else "json")
     )
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()

@@ -129,11 +129,15 @@ def check_history(migrations: Sequence[Migration], applied: dict[int, AppliedMig
             )
 
 
-def pending(migrations: Sequence[Migration], applied: dict[int, AppliedMigration]) -> list[Migration]:
+def pending(
+    migrations: Sequence[Migration], applied: dict[int, AppliedMigration]
+) -> list[Migration]:
     return [m for m in migrations if m.version not in applied]
 
 
-def migrate(execute: Execute, migrations: Sequence[Migration], target: int | None = None) -> list[Migration]:
+def migrate(
+    execute: Execute, migrations: Sequence[Migration], target: int | None = None
+) -> list[Migration]:
     """Apply pending migrations up to ``target`` (default: all); return those applied."""
     applied = applied_migrations(execute)
     check_history(migrations, applied)

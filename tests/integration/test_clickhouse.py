@@ -1,0 +1,115 @@
+"""ClickHouse through clickhouse-driver: migrations, inserts, idempotent re-delivery, rollback."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from clickhouse_driver import Client
+
+from stream import clickhouse, migrations
+from stream.config import Settings
+
+
+@pytest.fixture
+def database(settings: Settings, unique: str) -> Iterator[tuple[str, Client]]:
+    clickhouse.ensure_database(settings.clickhouse, unique)
+    client = clickhouse.connect(settings.clickhouse, database=unique)
+    try:
+        yield unique, client
+    finally:
+        client.execute(f"DROP DATABASE IF EXISTS {unique}")
+        client.disconnect()
+
+
+def _event(event_id: str, score: float, version: int) -> dict[str, object]:
+    published = dt.datetime(2026, 11, 2, 14, 30, tzinfo=dt.UTC)
+    return {
+        "event_id": event_id,
+        "source": "wire",
+        "source_topic": "news.raw",
+        "published_at": published,
+        "ingested_at": published,
+        "lang": "en",
+        "title": "",
+        "text": f"text of {event_id}",
+        "url": "",
+        "author": "",
+        "reach": 100.0,
+        "tickers": ["AAPL"],
+        "topics": ["AAPL", "theme:earnings"],
+        "content_hash": 42,
+        "duplicate_of": "",
+        "scored": 1,
+        "label": "positive" if score > 0 else "negative",
+        "p_negative": max(-score, 0.0),
+        "p_neutral": 0.0,
+        "p_positive": max(score, 0.0),
+        "score": score,
+        "model_version": "sentiment/1",
+        "kafka_partition": 0,
+        "kafka_offset": version,
+        "version": version,
+    }
+
+
+def test_migrate_is_idempotent_and_records_versions(database: tuple[str, Client]) -> None:
+    _, client = database
+    execute = clickhouse.executor(client)
+    files = migrations.load_migrations()
+    assert [m.version for m in migrations.migrate(execute, files)] == [m.version for m in files]
+    assert migrations.migrate(execute, files) == []
+    applied = migrations.applied_migrations(execute)
+    assert sorted(applied) == [m.version for m in files]
+    tables = {name for (name,) in client.execute("SHOW TABLES")}
+    assert {"events", "sentiment_windows", "deadletter", "schema_migrations"} <= tables
+
+
+def test_redelivered_events_count_once(database: tuple[str, Client]) -> None:
+    _, client = database
+    migrations.migrate(clickhouse.executor(client), migrations.load_migrations())
+    rows = [_event("wire:1", 0.8, 1), _event("wire:2", -0.6, 2)]
+    columns = ", ".join(rows[0])
+    client.execute(f"INSERT INTO events ({columns}) VALUES", rows)
+    # A worker crashed after writing and re-delivers both, the second one re-scored.
+    client.execute(f"INSERT INTO events ({columns}) VALUES", [rows[0], _event("wire:2", -0.4, 3)])
+
+    assert client.execute("SELECT count() FROM events") == [(4,)]
+    result = client.execute(
+        "SELECT event_id, label, round(toFloat64(score), 2), topics "
+        "FROM events FINAL ORDER BY event_id"
+    )
+    assert result == [
+        ("wire:1", "positive", 0.8, ["AAPL", "theme:earnings"]),
+        ("wire:2", "negative", -0.4, ["AAPL", "theme:earnings"]),
+    ]
+
+
+def test_rollback_then_migrate_again(database: tuple[str, Client]) -> None:
+    _, client = database
+    execute = clickhouse.executor(client)
+    files = migrations.load_migrations()
+    migrations.migrate(execute, files)
+    undone = migrations.rollback(execute, files, target=1)
+    assert [m.version for m in undone] == sorted(
+        (m.version for m in files if m.version > 1), reverse=True
+    )
+    tables = {name for (name,) in client.execute("SHOW TABLES")}
+    assert "events" in tables and "deadletter" not in tables
+    assert [m.version for m in migrations.migrate(execute, files)] == [
+        m.version for m in files if m.version > 1
+    ]
+
+
+def test_changed_migration_is_refused(database: tuple[str, Client]) -> None:
+    _, client = database
+    execute = clickhouse.executor(client)
+    files = migrations.load_migrations()
+    migrations.migrate(execute, files, target=1)
+    edited = [
+        migrations.Migration(1, files[0].name, files[0].up_sql + "\n-- edited", files[0].down_sql),
+        *files[1:],
+    ]
+    with pytest.raises(migrations.MigrationError, match="changed after it was applied"):
+        migrations.migrate(execute, edited)

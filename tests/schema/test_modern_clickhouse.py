@@ -1,0 +1,45 @@
+"""The migrations also run on a current ClickHouse (chdb, in-process), not only on 18.16."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stream import migrations
+
+chdb_session = pytest.importorskip("chdb.session")
+
+
+@pytest.fixture
+def execute(tmp_path: Path) -> Any:
+    session = chdb_session.Session(str(tmp_path / "chdb"))
+    session.query("CREATE DATABASE IF NOT EXISTS finpulse")
+    session.query("USE finpulse")
+
+    def run(sql: str) -> Sequence[Sequence[Any]]:
+        return list(csv.reader(io.StringIO(session.query(sql, "CSV").data())))
+
+    yield run
+    session.close()
+
+
+def test_migrations_apply_twice_roll_back_and_reapply(execute: Any) -> None:
+    files = migrations.load_migrations()
+    assert len(migrations.migrate(execute, files)) == len(files)
+    assert migrations.migrate(execute, files) == []
+    tables = {
+        row[0] for row in execute("SELECT name FROM system.tables WHERE database = 'finpulse'")
+    }
+    assert {"events", "sentiment_windows", "deadletter", "schema_migrations"} <= tables
+
+    assert len(migrations.rollback(execute, files, target=0)) == len(files)
+    tables = {
+        row[0] for row in execute("SELECT name FROM system.tables WHERE database = 'finpulse'")
+    }
+    assert tables == {"schema_migrations"}
+    assert len(migrations.migrate(execute, files)) == len(files)
