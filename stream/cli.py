@@ -26,6 +26,10 @@ db_app = typer.Typer(
 app.add_typer(db_app, name="db")
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+model_app = typer.Typer(
+    help="The sentiment model: train, export to Triton, evaluate.", no_args_is_help=True
+)
+app.add_typer(model_app, name="model")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -199,6 +203,167 @@ def db_status(ctx: typer.Context, database: DatabaseOption = None) -> None:
     for m in files:
         table.add_row(f"{m.version:04d}", m.name, "applied" if m.version in applied else "pending")
     console.print(table)
+
+
+DEFAULT_ARTIFACTS = Path("artifacts/sentiment")
+
+
+@model_app.command("train")
+def model_train(
+    data: Annotated[
+        Path,
+        typer.Option(
+            help="Folder holding financial_phrasebank/ and twitter_financial_news/.",
+            exists=True,
+            file_okay=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Output folder.")] = DEFAULT_ARTIFACTS,
+    epochs: Annotated[int, typer.Option(min=1)] = 4,
+    learning_rate: Annotated[float, typer.Option(min=0)] = 1e-4,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    max_length: Annotated[int, typer.Option(min=8)] = 128,
+    min_agreement: Annotated[
+        int, typer.Option(help="Leave PhraseBank sentences below this agreement out of training.")
+    ] = 66,
+    seed: int = 13,
+    max_train_examples: Annotated[
+        int | None, typer.Option(help="Train on a sample only (quick checks; not for release).")
+    ] = None,
+) -> None:
+    """Fine-tune all-MiniLM-L6-v2 into the 3-class financial sentiment model."""
+    from stream.sentiment.metrics import format_metrics
+    from stream.sentiment.train import TrainConfig, train
+
+    try:
+        result = train(
+            TrainConfig(
+                data_dir=data,
+                out_dir=out,
+                epochs=epochs,
+                learning_rate=learning_rate,
+                batch_size=batch_size,
+                max_length=max_length,
+                min_agreement=min_agreement,
+                seed=seed,
+                max_train_examples=max_train_examples,
+            )
+        )
+    except FinpulseError as exc:
+        raise _fail(exc) from None
+    for name, metrics in result["final"].items():
+        console.print(format_metrics(name, metrics))
+    console.print(f"model, metrics.json, plots and MODEL_CARD.md in {out}")
+
+
+@model_app.command("export")
+def model_export(
+    ctx: typer.Context,
+    artifacts: Annotated[
+        Path, typer.Option(help="Output folder of `finpulse model train`.")
+    ] = DEFAULT_ARTIFACTS,
+    model_repo: Annotated[
+        Path | None, typer.Option(help="Triton model repository (default: triton.model_repo).")
+    ] = None,
+    device: Annotated[
+        str, typer.Option(help="auto (GPU when one is visible), cpu or gpu: the instance kind.")
+    ] = "auto",
+    keep: Annotated[int, typer.Option(min=1, help="Versions kept on disk and served.")] = 2,
+    max_f1_drop: Annotated[
+        float, typer.Option(help="Serve int8 only if its macro-F1 is within this of fp32.")
+    ] = 0.005,
+    load: Annotated[
+        bool, typer.Option(help="Ask a running Triton to load the new version.")
+    ] = True,
+) -> None:
+    """Export the trained model as the next version of model_repo/sentiment (ONNX fp32 + int8)."""
+    from stream.sentiment import export as sexport
+
+    settings = _settings(ctx)
+    repo = model_repo or settings.triton.model_repo
+    kind = {"cpu": "KIND_CPU", "gpu": "KIND_GPU"}.get(device) or _auto_kind()
+    try:
+        result = sexport.export(
+            artifacts, repo, kind=kind, keep_versions=keep, max_f1_drop=max_f1_drop
+        )
+    except FileNotFoundError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    table = Table("slice", "fp32 macro-F1", "int8 macro-F1", "int8 - fp32", title="export")
+    for name, fp32 in result.figures.get("fp32", {}).items():
+        int8 = result.figures["int8"][name]
+        delta = int8["macro_f1"] - fp32["macro_f1"]
+        table.add_row(name, f"{fp32['macro_f1']:.4f}", f"{int8['macro_f1']:.4f}", f"{delta:+.4f}")
+    console.print(table)
+    console.print(
+        f"wrote {result.version_dir} (serving variant: {result.variant}, instances: {kind})"
+        + (f"; removed versions {result.removed_versions}" if result.removed_versions else "")
+    )
+    if load:
+        _load_in_triton(settings, sexport.MODEL_NAME)
+
+
+def _auto_kind() -> str:
+    import onnxruntime
+
+    return (
+        "KIND_GPU"
+        if "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+        else "KIND_CPU"
+    )
+
+
+def _load_in_triton(settings: Settings, model: str) -> None:
+    import httpx
+
+    url = f"http://{settings.triton.http}/v2/repository/models/{model}/load"
+    try:
+        response = httpx.post(url, timeout=300)
+    except httpx.HTTPError as exc:
+        console.print(
+            f"Triton at {settings.triton.http} not reachable ({exc}); it loads the model at start"
+        )
+        return
+    if response.status_code != 200:
+        err_console.print(f"[red]error:[/red] Triton refused to load {model}: {response.text}")
+        raise typer.Exit(1)
+    console.print(f"Triton at {settings.triton.http} loaded {model}")
+
+
+@model_app.command("eval")
+def model_eval(
+    ctx: typer.Context,
+    data: Annotated[
+        Path, typer.Option(help="CSV with columns text,label.", exists=True, dir_okay=False)
+    ],
+    model: Annotated[str | None, typer.Option(help="Model name (default: triton.model).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Score a labelled CSV through Triton and in-process; print metrics; fail on any mismatch."""
+    from stream.sentiment import evaluate
+    from stream.sentiment.data import read_eval_csv
+    from stream.sentiment.metrics import format_metrics
+
+    settings = _settings(ctx)
+    try:
+        rows = read_eval_csv(data)
+        result = evaluate.compare(
+            rows, settings.triton, settings.triton.model_repo, model or settings.triton.model
+        )
+    except FinpulseError as exc:
+        raise _fail(exc) from None
+    if json_out:
+        console.print_json(evaluate.to_json(result))
+    else:
+        console.print(f"model version {result.version} ({result.variant}), {len(rows)} texts")
+        console.print(format_metrics("served by Triton", result.served))
+        console.print(format_metrics("in-process", result.in_process))
+    if result.disagreements:
+        for text, served, local in result.disagreements[:10]:
+            err_console.print(f"  served {served} vs in-process {local}: {text[:100]!r}")
+        err_console.print(f"[red]{len(result.disagreements)} label(s) differ[/red]")
+        raise typer.Exit(1)
+    console.print("served and in-process labels agree on every text")
 
 
 if __name__ == "__main__":

