@@ -227,6 +227,9 @@ def model_train(
         int, typer.Option(help="Leave PhraseBank sentences below this agreement out of training.")
     ] = 66,
     seed: int = 13,
+    datasets: Annotated[
+        str, typer.Option(help="Comma-separated: phrasebank, tweets.")
+    ] = "phrasebank,tweets",
     max_train_examples: Annotated[
         int | None, typer.Option(help="Train on a sample only (quick checks; not for release).")
     ] = None,
@@ -246,6 +249,7 @@ def model_train(
                 max_length=max_length,
                 min_agreement=min_agreement,
                 seed=seed,
+                datasets=tuple(d.strip() for d in datasets.split(",") if d.strip()),
                 max_train_examples=max_train_examples,
             )
         )

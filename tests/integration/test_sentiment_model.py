@@ -1,0 +1,202 @@
+"""The sentiment model from a fresh `finpulse model train` + `finpulse model export`, served by a
+Triton of its own (own folder, ports and model repository), against the same weights in-process.
+
+The model here is a quick one (PhraseBank only, two epochs, 64 tokens) so that the suite stays
+within CI's time; the release model's figures come from `finpulse model train` (README.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import tritonclient.grpc.aio as grpcclient
+from tritonclient.utils import InferenceServerException
+
+from stream.backoff import Backoff
+from stream.scoring import ScoringError, TritonScorer
+from stream.sentiment.classifier import SentimentClassifier
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("FINPULSE_DATA", ROOT.parent / "shared" / "data"))
+FINPULSE = [sys.executable, "-m", "stream.cli"]
+
+
+@dataclass(frozen=True)
+class Served:
+    env: dict[str, str]
+    grpc: str
+    http: str
+    artifacts: Path
+    version_dir: Path
+
+
+def _run(
+    cmd: list[str], env: dict[str, str], timeout: int = 900
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, (
+        f"{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
+    return result
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    if not (DATA / "financial_phrasebank" / "sentences.csv").is_file():
+        pytest.fail(
+            f"labelled data not found in {DATA}: set FINPULSE_DATA (README.md)", pytrace=False
+        )
+    tmp = tmp_path_factory.mktemp("sentiment")
+    env = {
+        **os.environ,
+        "FINPULSE_STACK_DIR": str(tmp / "stack"),
+        "FINPULSE_PORT_OFFSET": "600",
+        "FINPULSE_MODEL_REPO": str(tmp / "model_repo"),
+        "FINPULSE_TRITON_MODEL_REPO": str(tmp / "model_repo"),
+    }
+    artifacts = tmp / "artifacts"
+    _run(
+        [
+            *FINPULSE,
+            "model",
+            "train",
+            "--data",
+            str(DATA),
+            "--out",
+            str(artifacts),
+            "--datasets",
+            "phrasebank",
+            "--epochs",
+            "2",
+            "--max-length",
+            "64",
+            "--min-agreement",
+            "75",
+        ],
+        env,
+    )
+    _run([*FINPULSE, "model", "export", "--artifacts", str(artifacts), "--no-load"], env)
+    stack = [str(ROOT / "ops" / "stack")]
+    try:
+        _run([*stack, "up", "triton"], env, timeout=300)
+        lines = _run([*stack, "env"], env).stdout.splitlines()
+        env.update(line.removeprefix("export ").split("=", 1) for line in lines)
+        yield Served(
+            env,
+            env["FINPULSE_TRITON_GRPC"],
+            env["FINPULSE_TRITON_HTTP"],
+            artifacts,
+            tmp / "model_repo" / "sentiment" / "1",
+        )
+    finally:
+        subprocess.run([*stack, "down"], cwd=ROOT, env=env, timeout=120)
+
+
+def test_export_writes_a_complete_version(served: Served) -> None:
+    files = {p.name for p in served.version_dir.iterdir()}
+    assert {"model.onnx", "model.int8.onnx", "tokenizer.json", "model.py", "classifier.py"} <= files
+    report = json.loads((served.version_dir / "export.json").read_text())
+    meta = json.loads((served.version_dir / "model.json").read_text())
+    assert meta["variant"] == report["variant"] in ("fp32", "int8")
+    for name, fp32 in report["figures"]["fp32"].items():
+        int8 = report["figures"]["int8"][name]["macro_f1"]
+        assert (meta["variant"] == "int8") == (int8 >= fp32["macro_f1"] - 0.005)
+
+
+def test_model_is_ready_with_the_documented_signature(served: Served) -> None:
+    config = httpx.get(f"http://{served.http}/v2/models/sentiment/config", timeout=10).json()
+    assert [(i["name"], i["data_type"]) for i in config["input"]] == [("TEXT", "TYPE_STRING")]
+    outputs = {o["name"]: (o["data_type"], o["dims"]) for o in config["output"]}
+    assert outputs == {
+        "PROBS": ("TYPE_FP32", ["3"]),
+        "LABEL": ("TYPE_STRING", ["1"]),
+        "SCORE": ("TYPE_FP32", ["1"]),
+    }
+    assert config["max_batch_size"] > 0 and "dynamic_batching" in config
+
+
+async def _infer(url: str, texts: list[bytes]) -> tuple[np.ndarray, list[str], np.ndarray]:
+    client = grpcclient.InferenceServerClient(url)
+    try:
+        data = np.array(texts, dtype=np.object_).reshape(-1, 1)
+        tensor = grpcclient.InferInput("TEXT", list(data.shape), "BYTES")
+        tensor.set_data_from_numpy(data)
+        result = await client.infer("sentiment", [tensor])
+    finally:
+        await client.close()
+    labels = [x.decode() for x in result.as_numpy("LABEL").reshape(-1)]
+    return result.as_numpy("PROBS"), labels, result.as_numpy("SCORE").reshape(-1)
+
+
+async def test_clear_sentences_get_the_right_labels(served: Served) -> None:
+    probs, labels, scores = await _infer(
+        served.grpc, [b"Profit rose 40 %", b"The company filed for bankruptcy"]
+    )
+    assert labels == ["positive", "negative"]
+    np.testing.assert_allclose(scores, probs[:, 2] - probs[:, 0], atol=1e-6)
+    assert scores[0] > 0.3 and scores[1] < -0.3
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   \n\t", "x" * 100_000, "公司利润大幅下降，股价暴跌", "Der Gewinn stieg um 40 Prozent"],  # noqa: RUF001
+    ids=["empty", "whitespace", "100kB", "chinese", "german"],
+)
+async def test_odd_texts_get_an_answer(served: Served, text: str) -> None:
+    probs, labels, _ = await _infer(served.grpc, [text.encode()])
+    assert probs.shape == (1, 3)
+    np.testing.assert_allclose(probs.sum(), 1.0, rtol=1e-5)
+    assert labels[0] in ("negative", "neutral", "positive")
+
+
+async def test_invalid_utf8_gets_a_clear_error_and_the_server_stays_up(served: Served) -> None:
+    with pytest.raises(InferenceServerException, match="UTF-8"):
+        await _infer(served.grpc, [b"\xff\xfe not text"])
+    _, labels, _ = await _infer(served.grpc, [b"Profit rose 40 %"])
+    assert labels == ["positive"]
+
+
+def test_served_labels_equal_in_process_labels_on_every_validation_text(served: Served) -> None:
+    for csv in sorted(served.artifacts.glob("validation_*.csv")):
+        result = _run([*FINPULSE, "model", "eval", "--data", str(csv), "--json"], served.env)
+        assert "agree on every text" in result.stdout, result.stdout[-2000:]
+
+
+async def test_scoring_client_matches_in_process_probabilities(served: Served) -> None:
+    texts = [
+        "Operating profit fell to EUR 1.2 mn",
+        "Shares of $AAPL jump after earnings beat",
+        "",
+    ] * 30
+    local = SentimentClassifier(served.version_dir).predict_probs(texts)
+    async with TritonScorer(served.grpc, max_batch=16, max_in_flight=3) as scorer:
+        await scorer.check_ready()
+        remote = await scorer.score(texts)
+    np.testing.assert_allclose(np.array([s.probs for s in remote]), local, atol=1e-5)
+    assert [s.label for s in remote] == [
+        ["negative", "neutral", "positive"][i] for i in local.argmax(1)
+    ]
+
+
+async def test_scoring_client_errors_say_what_to_do(served: Served) -> None:
+    async with TritonScorer(served.grpc, model="no_such_model") as scorer:
+        with pytest.raises(ScoringError, match="finpulse model export") as missing:
+            await scorer.score(["text"])
+    assert missing.value.retryable is False
+
+    # Nothing listens on port 1: retried with backoff, then a retryable error.
+    fast = Backoff(initial_s=0.01, maximum_s=0.02)
+    async with TritonScorer("127.0.0.1:1", retries=2, backoff=fast, timeout_s=2) as scorer:
+        with pytest.raises(ScoringError) as down:
+            await asyncio.wait_for(scorer.score(["text"]), 30)
+    assert down.value.retryable is True
