@@ -8,6 +8,7 @@ two paths cannot drift apart. It imports only numpy, onnxruntime and tokenizers.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,16 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 LABELS = ("negative", "neutral", "positive")
-# Texts are clipped to this many characters per token of max_length before tokenizing: far more
-# than a max_length window ever holds, and a 10 MB text costs no more than a long one.
-_CHARS_PER_TOKEN = 16
+_CHARS_PER_TOKEN = 16  # characters kept per token of max_length: far more than a token spans
+_URL = re.compile(r"https?://\S+|www\.\S+")
+
+
+def prepare_text(text: str, max_tokens: int) -> str:
+    """What the model reads: links replaced by a placeholder (their random characters are noise
+    to it), clipped to far more characters than ``max_tokens`` tokens can hold, so a 10 MB text
+    costs no more than a long one. Training and serving both call this."""
+    limit = max_tokens * _CHARS_PER_TOKEN
+    return _URL.sub("http", text[: limit * 2])[:limit]
 
 
 class SentimentClassifier:
@@ -61,8 +69,8 @@ class SentimentClassifier:
         """(len(texts), 3) float32 probabilities, in the order of ``texts``."""
         if not texts:
             return np.zeros((0, len(LABELS)), dtype=np.float32)
-        limit = self.max_length * _CHARS_PER_TOKEN
-        ids = [e.ids for e in self.tokenizer.encode_batch([t[:limit] for t in texts])]
+        prepared = [prepare_text(t, self.max_length) for t in texts]
+        ids = [e.ids for e in self.tokenizer.encode_batch(prepared)]
         # Texts of similar length run together, padded only to the longest of their group: a
         # batch mixing 10- and 120-token texts would otherwise pay for 120 tokens on every row.
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))

@@ -64,6 +64,7 @@ def model_card(result: dict[str, Any], path: Path) -> None:
         for name, m in result["final"].items()
     )
     sets = "\n".join(f"- {DATA_LICENCES.get(name, name)}" for name in data["train_by_dataset"])
+    by_set = ", ".join(f"{k} {v}" for k, v in data["train_by_dataset"].items())
     text = f"""# finpulse sentiment model
 
 A 3-class (negative, neutral, positive) financial sentiment classifier: all-MiniLM-L6-v2
@@ -74,21 +75,26 @@ classification head, fine-tuned on English financial news sentences and finance 
 
 {sets}
 
-Sentences were de-duplicated on normalised text ({data["loaded"]} loaded, {data["after_dedup"]}
-unique), then split with seed {cfg["seed"]}, stratified by data set, agreement and label, holding
-out {cfg["validation_fraction"]:.0%} for validation. PhraseBank sentences below
-{cfg["min_agreement"]} % annotator agreement were left out of training. Training examples:
-{data["train"]} ({", ".join(f"{k} {v}" for k, v in data["train_by_dataset"].items())}).
+- De-duplicated on normalised text: {data["loaded"]} loaded, {data["after_dedup"]} unique.
+- Split with seed {cfg["seed"]}, stratified by data set, agreement and label;
+  {cfg["validation_fraction"]:.0%} held out for validation.
+- PhraseBank sentences below {cfg["min_agreement"]} % annotator agreement left out of training.
+- Training examples: {data["train"]} ({by_set}).
 
 Because of the PhraseBank licence, a model trained on it is for non-commercial use.
 
 ## Training
 
-epochs {cfg["epochs"]}, learning rate {cfg["learning_rate"]} (linear warm-up over
-{cfg["warmup_fraction"]:.0%} of the steps, then linear decay), batch {cfg["batch_size"]}, max length
-{cfg["max_length"]} tokens, AdamW weight decay {cfg["weight_decay"]}, class-weighted cross-entropy
-(inverse square-root frequency), seed {cfg["seed"]}; {result["train_seconds"]:.0f} s on this machine
-(torch {result["torch"]}). The last epoch's weights are kept.
+| setting | value |
+| --- | --- |
+| epochs | {cfg["epochs"]} (the last epoch's weights are kept) |
+| learning rate | {cfg["learning_rate"]}, warm-up {cfg["warmup_fraction"]:.0%}, then linear decay |
+| batch | {cfg["batch_size"]} |
+| max length | {cfg["max_length"]} tokens (links replaced by a placeholder) |
+| optimiser | AdamW, weight decay {cfg["weight_decay"]} |
+| loss | cross-entropy weighted by inverse square-root class frequency |
+| seed | {cfg["seed"]} |
+| time | {result["train_seconds"]:.0f} s on this machine (torch {result["torch"]}) |
 
 ## Results on the held-out validation split
 

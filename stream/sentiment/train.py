@@ -28,6 +28,7 @@ from tqdm import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from stream.sentiment import data as sdata
+from stream.sentiment.classifier import prepare_text
 from stream.sentiment.labels import LABELS
 from stream.sentiment.metrics import classification_metrics
 
@@ -107,7 +108,7 @@ def predict_probs(
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         enc = tokenizer(
-            [texts[i] for i in idx],
+            [prepare_text(texts[i], max_length) for i in idx],
             padding=True,
             truncation=True,
             max_length=max_length,
@@ -159,7 +160,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         id2label=dict(enumerate(LABELS)),
         label2id={label: i for i, label in enumerate(LABELS)},
     )
-    texts = [e.text for e in train_rows]
+    texts = [prepare_text(e.text, config.max_length) for e in train_rows]
     labels = [e.label for e in train_rows]
     encoded = tokenizer(texts, truncation=True, max_length=config.max_length)["input_ids"]
     lengths = [len(ids) for ids in encoded]
