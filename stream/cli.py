@@ -60,6 +60,9 @@ def main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
+    from stream import logs
+
+    logs.configure()
     ctx.obj = config
 
 

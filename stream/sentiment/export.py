@@ -71,8 +71,10 @@ output [
     dims: [ 1 ]
   }}
 ]
+# No waiting for a fuller batch: requests that queue while the model is busy are batched
+# anyway, and a lone request is not held back.
 dynamic_batching {{
-  max_queue_delay_microseconds: 2000
+  max_queue_delay_microseconds: 0
 }}
 version_policy: {{ latest: {{ num_versions: {keep_versions} }} }}
 instance_group [

@@ -64,18 +64,15 @@ class TritonPythonModel:
             p = probs[offset : offset + len(texts)]
             offset += len(texts)
             labels, scores = labels_and_scores(p)
-            responses.append(
-                pb_utils.InferenceResponse(
-                    output_tensors=[
-                        pb_utils.Tensor("PROBS", p.astype(np.float32)),
-                        pb_utils.Tensor(
-                            "LABEL",
-                            np.array([s.encode() for s in labels], dtype=np.object_).reshape(-1, 1),
-                        ),
-                        pb_utils.Tensor("SCORE", scores.reshape(-1, 1)),
-                    ]
-                )
-            )
+            outputs = {
+                "PROBS": p.astype(np.float32),
+                "LABEL": np.array([s.encode() for s in labels], dtype=np.object_).reshape(-1, 1),
+                "SCORE": scores.reshape(-1, 1),
+            }
+            # Send only what the client asked for (all three when it names none).
+            wanted = set(requests[i].requested_output_names()) or set(outputs)
+            tensors = [pb_utils.Tensor(k, v) for k, v in outputs.items() if k in wanted]
+            responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
         return responses
 
 
