@@ -229,6 +229,7 @@ def model_train(
     min_agreement: Annotated[
         int, typer.Option(help="Leave PhraseBank sentences below this agreement out of training.")
     ] = 66,
+    label_smoothing: Annotated[float, typer.Option(min=0, max=0.5)] = 0.0,
     seed: int = 13,
     datasets: Annotated[
         str, typer.Option(help="Comma-separated: phrasebank, tweets.")
@@ -251,6 +252,7 @@ def model_train(
                 batch_size=batch_size,
                 max_length=max_length,
                 min_agreement=min_agreement,
+                label_smoothing=label_smoothing,
                 seed=seed,
                 datasets=tuple(d.strip() for d in datasets.split(",") if d.strip()),
                 max_train_examples=max_train_examples,

@@ -64,6 +64,7 @@ def model_card(result: dict[str, Any], path: Path) -> None:
         for name, m in result["final"].items()
     )
     sets = "\n".join(f"- {DATA_LICENCES.get(name, name)}" for name in data["train_by_dataset"])
+    smoothing = cfg.get("label_smoothing", 0.0)
     by_set = ", ".join(f"{k} {v}" for k, v in data["train_by_dataset"].items())
     text = f"""# finpulse sentiment model
 
@@ -92,7 +93,7 @@ Because of the PhraseBank licence, a model trained on it is for non-commercial u
 | batch | {cfg["batch_size"]} |
 | max length | {cfg["max_length"]} tokens (links replaced by a placeholder) |
 | optimiser | AdamW, weight decay {cfg["weight_decay"]} |
-| loss | cross-entropy weighted by inverse square-root class frequency |
+| loss | cross-entropy, classes weighted by 1/sqrt(frequency), smoothing {smoothing} |
 | seed | {cfg["seed"]} |
 | time | {result["train_seconds"]:.0f} s on this machine (torch {result["torch"]}) |
 

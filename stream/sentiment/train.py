@@ -52,6 +52,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     validation_fraction: float = 0.15
     min_agreement: int = 66
+    label_smoothing: float = 0.0
     seed: int = 13
     max_train_examples: int | None = None  # a quick run (tests, smoke checks), never for release
 
@@ -183,7 +184,9 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: _linear_schedule(s, total_steps, warmup)
     )
-    loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(labels))
+    loss_fn = torch.nn.CrossEntropyLoss(
+        weight=class_weights(labels), label_smoothing=config.label_smoothing
+    )
     rng = random.Random(config.seed)
     pad_id = tokenizer.pad_token_id
 
