@@ -229,7 +229,7 @@ def model_train(
     min_agreement: Annotated[
         int, typer.Option(help="Leave PhraseBank sentences below this agreement out of training.")
     ] = 66,
-    label_smoothing: Annotated[float, typer.Option(min=0, max=0.5)] = 0.0,
+    label_smoothing: Annotated[float, typer.Option(min=0, max=0.5)] = 0.1,
     seed: int = 13,
     datasets: Annotated[
         str, typer.Option(help="Comma-separated: phrasebank, tweets.")

@@ -13,7 +13,10 @@ import structlog
 
 
 def configure(level: str | None = None, fmt: str | None = None) -> None:
-    level = (level or os.environ.get("FINPULSE_LOG_LEVEL", "INFO")).upper()
+    """finpulse's own loggers (``stream.*``) at ``level`` (default INFO); libraries at WARNING
+    unless FINPULSE_LOG_LEVEL asks for more."""
+    explicit = level or os.environ.get("FINPULSE_LOG_LEVEL")
+    level = (explicit or "INFO").upper()
     fmt = (
         fmt
         or os.environ.get("FINPULSE_LOG_FORMAT")
@@ -42,7 +45,8 @@ def configure(level: str | None = None, fmt: str | None = None) -> None:
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.setLevel(level if explicit else logging.WARNING)
+    logging.getLogger("stream").setLevel(level)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -52,7 +52,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     validation_fraction: float = 0.15
     min_agreement: int = 66
-    label_smoothing: float = 0.0
+    label_smoothing: float = 0.1
     seed: int = 13
     max_train_examples: int | None = None  # a quick run (tests, smoke checks), never for release
 
