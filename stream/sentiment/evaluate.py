@@ -55,8 +55,10 @@ def compare(
     truth = [y for _, y in rows]
 
     async def served_labels() -> list[str]:
+        # One request at a time and the same 64-text batches as in-process below: an int8
+        # model's numbers depend on which texts share a batch (dynamic quantization).
         async with TritonScorer(
-            triton.grpc, model=model, version=str(version), timeout_s=60
+            triton.grpc, model=model, version=str(version), timeout_s=60, max_in_flight=1
         ) as scorer:
             await scorer.check_ready()
             return [s.label for s in await scorer.score(texts)]

@@ -205,7 +205,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
             step += 1
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{np.mean(losses[-50:]):.3f}")
