@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from aiokafka import AIOKafkaClient, TopicPartition
-from aiokafka.errors import for_code
+from aiokafka.errors import LeaderNotAvailableError, for_code
 from aiokafka.protocol.fetch import FetchRequest
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
@@ -43,7 +43,7 @@ async def fetch_highwaters(
             await client.force_metadata_update()
             leader = client.cluster.leader_for_partition(tp)
         if leader is None or leader < 0:
-            raise for_code(5)(f"no leader for {tp}")  # LeaderNotAvailable: retriable
+            raise LeaderNotAvailableError(f"no leader for {tp}")
         by_leader.setdefault(leader, []).append(tp)
 
     result: dict[TopicPartition, int] = {}
@@ -62,7 +62,7 @@ async def fetch_highwaters(
                 result[TopicPartition(topic, partition)] = highwater
     missing = [tp for tps in by_leader.values() for tp in tps if tp not in result]
     if missing:
-        raise for_code(5)(f"broker returned no high watermark for {missing}")
+        raise LeaderNotAvailableError(f"broker returned no high watermark for {missing}")
     return result
 
 
