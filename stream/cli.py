@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -133,7 +136,10 @@ DatabaseOption = Annotated[
 ]
 
 
-def _migration_target(ctx: typer.Context, database: str | None):  # type: ignore[no-untyped-def]
+@contextlib.contextmanager
+def _migration_session(ctx: typer.Context, database: str | None) -> Iterator[_MigrationSession]:
+    """Connect to the database (created if missing) and load the migration files; any finpulse
+    error inside the block ends the command with its message."""
     from stream import clickhouse, migrations
 
     settings = _settings(ctx).clickhouse
@@ -141,9 +147,19 @@ def _migration_target(ctx: typer.Context, database: str | None):  # type: ignore
     try:
         clickhouse.ensure_database(settings, name)
         client = clickhouse.connect(settings, database=name)
-        return name, client, clickhouse.executor(client), migrations.load_migrations()
+        try:
+            yield _MigrationSession(name, clickhouse.executor(client), migrations.load_migrations())
+        finally:
+            client.disconnect()
     except FinpulseError as exc:
         raise _fail(exc) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class _MigrationSession:
+    database: str
+    execute: Any
+    files: list[Any]
 
 
 @db_app.command("migrate")
@@ -155,17 +171,12 @@ def db_migrate(
     """Apply pending migrations (idempotent: applied ones are skipped)."""
     from stream import migrations
 
-    name, client, execute, files = _migration_target(ctx, database)
-    try:
-        done = migrations.migrate(execute, files, target=to)
-        latest = max(migrations.applied_migrations(execute), default=0)
-    except FinpulseError as exc:
-        raise _fail(exc) from None
-    finally:
-        client.disconnect()
+    with _migration_session(ctx, database) as db:
+        done = migrations.migrate(db.execute, db.files, target=to)
+        latest = max(migrations.applied_migrations(db.execute), default=0)
     for m in done:
         console.print(f"applied {m.label}")
-    console.print(f"database {name}: at version {latest:04d} ({len(done)} applied now)")
+    console.print(f"database {db.database}: at version {latest:04d} ({len(done)} applied now)")
 
 
 @db_app.command("rollback")
@@ -177,16 +188,11 @@ def db_rollback(
     """Undo migrations newest first, down to version --to."""
     from stream import migrations
 
-    name, client, execute, files = _migration_target(ctx, database)
-    try:
-        done = migrations.rollback(execute, files, target=to)
-    except FinpulseError as exc:
-        raise _fail(exc) from None
-    finally:
-        client.disconnect()
+    with _migration_session(ctx, database) as db:
+        done = migrations.rollback(db.execute, db.files, target=to)
     for m in done:
         console.print(f"rolled back {m.label}")
-    console.print(f"database {name}: at version {to:04d}")
+    console.print(f"database {db.database}: at version {to:04d}")
 
 
 @db_app.command("status")
@@ -194,16 +200,11 @@ def db_status(ctx: typer.Context, database: DatabaseOption = None) -> None:
     """List migrations and whether each is applied."""
     from stream import migrations
 
-    name, client, execute, files = _migration_target(ctx, database)
-    try:
-        applied = migrations.applied_migrations(execute)
-        migrations.check_history(files, applied)
-    except FinpulseError as exc:
-        raise _fail(exc) from None
-    finally:
-        client.disconnect()
-    table = Table("version", "name", "state", title=f"database {name}")
-    for m in files:
+    with _migration_session(ctx, database) as db:
+        applied = migrations.applied_migrations(db.execute)
+        migrations.check_history(db.files, applied)
+    table = Table("version", "name", "state", title=f"database {db.database}")
+    for m in db.files:
         table.add_row(f"{m.version:04d}", m.name, "applied" if m.version in applied else "pending")
     console.print(table)
 

@@ -47,6 +47,9 @@ def configure(level: str | None = None, fmt: str | None = None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level if explicit else logging.WARNING)
     logging.getLogger("stream").setLevel(level)
+    if not explicit:
+        # It logs every refused connection with a traceback; our own error says it once.
+        logging.getLogger("clickhouse_driver").setLevel(logging.ERROR)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
