@@ -340,6 +340,33 @@ def _load_in_triton(settings: Settings, model: str) -> None:
     console.print(f"Triton at {settings.triton.http} loaded {model}")
 
 
+@model_app.command("score")
+def model_score(
+    ctx: typer.Context,
+    texts: Annotated[list[str], typer.Argument(help="Texts to score.")],
+    model: Annotated[str | None, typer.Option(help="Model name (default: triton.model).")] = None,
+) -> None:
+    """Score texts through the running Triton and print label, score and probabilities."""
+    from stream.scoring import ScoringError, TritonScorer
+
+    settings = _settings(ctx)
+
+    async def run() -> list[Any]:
+        name = model or settings.triton.model
+        async with TritonScorer(settings.triton.grpc, model=name, retries=2) as scorer:
+            await scorer.check_ready()
+            return await scorer.score(texts)
+
+    try:
+        results = asyncio.run(run())
+    except ScoringError as exc:
+        raise _fail(exc) from None
+    table = Table("label", "score", "negative", "neutral", "positive", "text")
+    for text, s in zip(texts, results, strict=True):
+        table.add_row(s.label, f"{s.score:+.3f}", *(f"{p:.3f}" for p in s.probs), text[:80])
+    console.print(table)
+
+
 @model_app.command("eval")
 def model_eval(
     ctx: typer.Context,

@@ -159,6 +159,11 @@ async def test_odd_texts_get_an_answer(served: Served, text: str) -> None:
     assert labels[0] in ("negative", "neutral", "positive")
 
 
+def test_cli_scores_texts(served: Served) -> None:
+    result = _run([*FINPULSE, "model", "score", "The company filed for bankruptcy"], served.env)
+    assert "negative" in result.stdout
+
+
 async def test_invalid_utf8_gets_a_clear_error_and_the_server_stays_up(served: Served) -> None:
     with pytest.raises(InferenceServerException, match="UTF-8"):
         await _infer(served.grpc, [b"\xff\xfe not text"])
