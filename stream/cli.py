@@ -223,7 +223,7 @@ def model_train(
         ),
     ],
     out: Annotated[Path, typer.Option(help="Output folder.")] = DEFAULT_ARTIFACTS,
-    epochs: Annotated[int, typer.Option(min=1)] = 4,
+    epochs: Annotated[int, typer.Option(min=1)] = 6,
     learning_rate: Annotated[float, typer.Option(min=0)] = 1e-4,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     max_length: Annotated[int, typer.Option(min=8)] = 128,

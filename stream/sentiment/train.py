@@ -44,7 +44,7 @@ class TrainConfig:
     out_dir: Path
     base_model: Path = field(default_factory=base_model_path)
     datasets: tuple[str, ...] = (sdata.PHRASEBANK, sdata.TWEETS)
-    epochs: int = 3
+    epochs: int = 6
     learning_rate: float = 1e-4
     batch_size: int = 32
     max_length: int = 128
