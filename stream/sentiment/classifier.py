@@ -89,6 +89,15 @@ class SentimentClassifier:
             logits[rows] = out
         return softmax(logits)
 
+    def predict_probs_in_batches(
+        self, texts: Sequence[str], batch_size: int = 64
+    ) -> npt.NDArray[np.float32]:
+        """predict_probs over ``batch_size`` texts at a time, in order (as a client batches)."""
+        parts = [
+            self.predict_probs(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)
+        ]
+        return np.vstack(parts) if parts else self.predict_probs([])
+
 
 def softmax(logits: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float32]:
     shifted = logits - logits.max(axis=1, keepdims=True)

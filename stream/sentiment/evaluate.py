@@ -64,10 +64,7 @@ def compare(
             return [s.label for s in await scorer.score(texts)]
 
     served = asyncio.run(served_labels())
-    in_process: list[str] = []
-    for start in range(0, len(texts), 64):
-        probs = local.predict_probs(texts[start : start + 64])
-        in_process.extend(LABELS[int(i)] for i in probs.argmax(axis=1))
+    in_process = [LABELS[int(i)] for i in local.predict_probs_in_batches(texts).argmax(axis=1)]
     disagreements = [(t, a, b) for t, a, b in zip(texts, served, in_process, strict=True) if a != b]
     return Comparison(
         version=version,

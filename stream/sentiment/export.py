@@ -140,11 +140,10 @@ def evaluate_variants(
         clf = classifier_module.SentimentClassifier(version_dir, variant=variant)
         figures[variant] = {}
         for name, rows in slices.items():
-            texts = [t for t, _ in rows]
-            preds = []
-            for start in range(0, len(texts), 64):
-                preds.extend(clf.predict_probs(texts[start : start + 64]).argmax(1).tolist())
-            figures[variant][name] = classification_metrics([y for _, y in rows], preds)
+            probs = clf.predict_probs_in_batches([t for t, _ in rows])
+            figures[variant][name] = classification_metrics(
+                [y for _, y in rows], probs.argmax(axis=1).tolist()
+            )
     return figures
 
 

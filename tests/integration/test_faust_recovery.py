@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from stream.config import Settings
+from tests.integration.kafka_admin import create_topic
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = [f"key{i}" for i in range(5)]
@@ -145,15 +145,7 @@ def test_windowed_counts_exact_after_sigkill_and_restart(
     first, second = _events(0, 300, base_ms), _events(300, 300, base_ms)
     log = tmp_path / "worker.log"
 
-    async def create() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            await admin.create_topics([NewTopic(topic, 2, 1)])
-        finally:
-            await admin.close()
-
-    asyncio.run(create())
+    asyncio.run(create_topic(bootstrap, topic, 2))
     asyncio.run(_produce(bootstrap, topic, first))
     worker = _start_worker(env, log)
     try:

@@ -5,26 +5,17 @@ from __future__ import annotations
 import asyncio
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from stream.config import Settings
 from stream.kafka_compat import fetch_highwaters
-
-
-async def _create_topic(bootstrap: str, topic: str, partitions: int) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, partitions, 1)])
-    finally:
-        await admin.close()
+from tests.integration.kafka_admin import create_topic
 
 
 async def test_produce_consume_round_trip_with_committed_offsets(
     settings: Settings, unique: str
 ) -> None:
     bootstrap = settings.kafka.bootstrap
-    await _create_topic(bootstrap, unique, 3)
+    await create_topic(bootstrap, unique, 3)
     sent = {(f"k{i % 7}".encode(), f"value {i}".encode()) for i in range(300)}
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
@@ -73,7 +64,7 @@ async def test_fetch_highwaters_count_every_record_of_batched_produce(
 ) -> None:
     """Batches are where Tansu's ListOffsets goes wrong; the Fetch high watermark must not."""
     bootstrap = settings.kafka.bootstrap
-    await _create_topic(bootstrap, unique, 2)
+    await create_topic(bootstrap, unique, 2)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=50)
     await producer.start()
     try:

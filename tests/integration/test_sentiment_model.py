@@ -182,7 +182,7 @@ async def test_scoring_client_matches_in_process_probabilities(served: Served) -
     an int8 model's outputs depend on which texts share a batch: the batches must match.)"""
     texts = ["Operating profit fell to EUR 1.2 mn", "Shares of $AAPL jump after earnings", ""] * 30
     local = SentimentClassifier(served.version_dir)
-    expected = np.vstack([local.predict_probs(texts[i : i + 16]) for i in range(0, len(texts), 16)])
+    expected = local.predict_probs_in_batches(texts, batch_size=16)
     async with TritonScorer(served.grpc, max_batch=16, max_in_flight=1) as scorer:
         await scorer.check_ready()
         remote = await scorer.score(texts)
