@@ -2,8 +2,8 @@
 
 Sources, strongest first: environment variables (``FINPULSE_<SECTION>_<FIELD>``, e.g.
 ``FINPULSE_KAFKA_BOOTSTRAP``), then a TOML file (``--config`` or ``FINPULSE_CONFIG``) with one
-table per section (``[kafka]``, ``[clickhouse]``, ``[triton]``), then the defaults below, which
-match ``./ops/stack up`` with no port offset.
+table per section (``[kafka]``, ``[clickhouse]``, ``[triton]``, ``[pipeline]``), then the
+defaults below, which match ``./ops/stack up`` with no port offset.
 """
 
 from __future__ import annotations
@@ -69,16 +69,53 @@ class TritonSettings(_Section):
     model_repo: Path = Field(Path("model_repo"), description="the model repository Triton serves")
 
 
+class PipelineSettings(_Section):
+    """The agents: topics, validation limits, enrichment, windows, batching, metrics."""
+
+    model_config = SettingsConfigDict(env_prefix="FINPULSE_PIPELINE_", extra="forbid")
+
+    app_id: str = Field("finpulse", description="consumer group and prefix of internal topics")
+    partitions: int = Field(4, description="partitions of the topics the worker creates")
+    datadir: Path = Field(Path(".finpulse"), description="worker state (faust's table stores)")
+    news_topic: str = "news.raw"
+    social_topic: str = "social.raw"
+    deadletter_topic: str = "deadletter"
+    max_text_bytes: int = 32_768
+    max_future_s: float = Field(86_400.0, description="published_at at most this far ahead")
+    redact_emails: bool = True
+    redact_phones: bool = True
+    redact_sources: str = Field("social", description="'social', 'all' or 'none'")
+    default_language: str = "en"
+    model_languages: str = Field("en", description="languages the served model covers")
+    dedupe_horizon_s: float = Field(86_400.0, description="repeats are looked for this far back")
+    topics_file: Path | None = Field(None, description="topic dictionary; None = the bundled one")
+    windows: str = Field("60/60,900/60,3600/300", description="SIZE/STEP seconds, comma separated")
+    lateness_s: float = 10.0
+    emit_interval_s: float = Field(5.0, description="timer that closes and emits windows")
+    wall_clock_close: bool = Field(
+        True, description="wall time (less idle_close_s) also advances the window clock"
+    )
+    idle_close_s: float = Field(15.0, description="a stream quiet this long closes its windows")
+    score_batch: int = 64
+    score_within_s: float = 0.2
+    score_concurrency: int = Field(2, description="scoring batches in flight per worker")
+    sink_batch: int = 2_000
+    sink_within_s: float = 1.0
+    metrics_port: int = Field(0, description="Prometheus /metrics port; 0 = off")
+
+
 class Settings(BaseModel):
     kafka: KafkaSettings
     clickhouse: ClickHouseSettings
     triton: TritonSettings
+    pipeline: PipelineSettings
 
 
 _SECTIONS: dict[str, type[_Section]] = {
     "kafka": KafkaSettings,
     "clickhouse": ClickHouseSettings,
     "triton": TritonSettings,
+    "pipeline": PipelineSettings,
 }
 
 

@@ -10,7 +10,7 @@ lost). Errors no retry can cure (model missing, bad input) raise at once, saying
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +68,7 @@ class TritonScorer:
         max_in_flight: int = 4,
         retries: int | None = 5,
         backoff: Backoff | None = None,
+        on_retry: Callable[[ScoringError, int], None] | None = None,
     ) -> None:
         self.url = url
         self.model = model
@@ -76,6 +77,8 @@ class TritonScorer:
         self.max_batch = max_batch
         self.retries = retries
         self.backoff = backoff or Backoff()
+        self.on_retry = on_retry
+        self.model_version = ""  # the version that answered last
         self._slots = asyncio.Semaphore(max_in_flight)
         self._client = grpcclient.InferenceServerClient(url)
 
@@ -124,6 +127,8 @@ class TritonScorer:
             if not retryable or (self.retries is not None and attempt > self.retries):
                 raise error
             delay = self.backoff.delay(attempt)
+            if self.on_retry is not None:
+                self.on_retry(error, attempt)
             log.warning(
                 "scoring_retry",
                 url=self.url,
@@ -144,6 +149,7 @@ class TritonScorer:
             outputs=[grpcclient.InferRequestedOutput("PROBS")],
             client_timeout=self.timeout_s,
         )
+        self.model_version = result.get_response().model_version
         probs = result.as_numpy("PROBS")
         if probs is None or probs.shape != (len(texts), len(LABELS)):
             shape = None if probs is None else probs.shape

@@ -1,0 +1,35 @@
+"""Prometheus metrics of the pipeline, per stage. ``serve(port)`` exposes /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+RECORDS = Counter(
+    "finpulse_records_total",
+    "Records through each stage, by outcome",
+    ["stage", "outcome"],
+)
+DEADLETTER = Counter(
+    "finpulse_deadletter_total", "Records rejected at ingest, by reason", ["reason"]
+)
+BATCH_SECONDS = Histogram(
+    "finpulse_stage_batch_seconds",
+    "Time to process one batch, by stage",
+    ["stage"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+LAG_SECONDS = Histogram(
+    "finpulse_event_lag_seconds",
+    "From publication (event time) to being written to ClickHouse",
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
+)
+SCORING_RETRIES = Counter("finpulse_scoring_retries_total", "Triton calls retried after an error")
+SCORING_UP = Gauge("finpulse_scoring_up", "1 while Triton answers, 0 during an outage")
+SINK_ROWS = Counter("finpulse_sink_rows_total", "Rows written to ClickHouse", ["table"])
+SINK_RETRIES = Counter("finpulse_sink_retries_total", "ClickHouse inserts retried", ["table"])
+WINDOWS = Counter("finpulse_windows_emitted_total", "Window states emitted", ["final"])
+
+
+def serve(port: int) -> None:
+    if port:
+        start_http_server(port, addr="127.0.0.1")

@@ -1,0 +1,59 @@
+"""The Kafka topics of the pipeline, declared on a faust app, and how keys map to partitions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+from aiokafka.partitioner import murmur2
+
+from stream.config import PipelineSettings
+
+ENRICHED = "text.enriched"  # valid, enriched texts, keyed by content hash (repeats meet here)
+SCORED = "text.scored"  # one per kept text, scored or marked unscored, keyed by event id
+CONTRIBUTIONS = "sentiment.contributions"  # per-topic batches (keyed by topic) and timer ticks
+WINDOWS = "sentiment.windows"  # window states, keyed by topic
+LATE = "sentiment.late"  # texts that came after their window closed
+
+
+@dataclass(frozen=True)
+class Topics:
+    raw: faust.TopicT
+    deadletter: faust.TopicT
+    enriched: faust.TopicT
+    scored: faust.TopicT
+    contributions: faust.TopicT
+    windows: faust.TopicT
+    late: faust.TopicT
+    partitions: int
+
+
+def declare(app: faust.App, settings: PipelineSettings) -> Topics:
+    """All topics carry bytes: the records encode themselves (stream/records.py). They are created
+    with ``settings.partitions`` partitions when missing."""
+
+    def topic(*names: str) -> faust.TopicT:
+        return app.topic(
+            *names,
+            partitions=settings.partitions,
+            key_serializer="raw",
+            value_serializer="raw",
+            internal=True,
+        )
+
+    return Topics(
+        raw=topic(settings.news_topic, settings.social_topic),
+        deadletter=topic(settings.deadletter_topic),
+        enriched=topic(ENRICHED),
+        scored=topic(SCORED),
+        contributions=topic(CONTRIBUTIONS),
+        windows=topic(WINDOWS),
+        late=topic(LATE),
+        partitions=settings.partitions,
+    )
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2) gives a key: the same in Java, librdkafka
+    (consistent_random) and aiokafka, so a topic's records and its state meet on one worker."""
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions

@@ -1,0 +1,164 @@
+"""Typed records that travel between the agents, and their JSON form on Kafka.
+
+Times are Unix seconds (float, UTC) inside the pipeline; the input contract (RFC 3339 strings) is
+in schemas/records/raw_post.schema.json and is parsed once, at ingest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+
+class _Json:
+    """JSON encoding shared by the records: field names as keys, tuples as lists."""
+
+    def to_json(self) -> bytes:
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False).encode()  # type: ignore[call-overload]
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Self:
+        return cls.from_dict(json.loads(data))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class Post(_Json):
+    """A raw post that passed validation (fields as the provider sent them, times parsed)."""
+
+    id: str
+    source: str
+    published_at: float
+    text: str
+    title: str = ""
+    url: str = ""
+    lang: str = ""
+    author: str = ""
+    tickers: list[str] = field(default_factory=list)
+    reach: float = 0.0
+
+
+@dataclass
+class Event(_Json):
+    """A validated, normalised, enriched text (``text.enriched``); scored on ``text.scored``."""
+
+    event_id: str  # source + ":" + id
+    source: str
+    source_topic: str
+    kafka_partition: int
+    kafka_offset: int
+    published_at: float
+    ingested_at: float
+    lang: str
+    lang_detected: bool
+    title: str
+    text: str
+    url: str
+    author: str
+    reach: float
+    tickers: list[str]
+    topics: list[str]
+    content_hash: int
+    redactions: int = 0
+    duplicate_of: str = ""
+    scored: bool = False
+    label: str = "neutral"
+    probs: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    score: float = 0.0
+    model: str = ""
+
+    @property
+    def scoring_text(self) -> str:
+        """What the model reads: the title and the text, as one passage."""
+        if self.title and self.text:
+            return f"{self.title}. {self.text}"
+        return self.title or self.text
+
+
+@dataclass
+class Rejection(_Json):
+    """A record that failed validation, on ``deadletter`` and in the ClickHouse table."""
+
+    source_topic: str
+    kafka_partition: int
+    kafka_offset: int
+    received_at: float
+    reason_code: str
+    reason: str
+    raw: str  # the value when it is valid UTF-8 and small, else a safe excerpt
+    raw_size: int
+
+
+@dataclass
+class Contribution(_Json):
+    """One scored text's part in one topic's windows."""
+
+    event_id: str
+    published_at: float
+    label: str
+    score: float
+    reach: float
+
+
+@dataclass
+class TopicBatch(_Json):
+    """The contributions of one scoring batch to one topic: one Kafka message, keyed by topic."""
+
+    topic: str
+    items: list[dict[str, Any]]
+    kind: str = "batch"
+
+    def contributions(self) -> list[Contribution]:
+        return [Contribution.from_dict(item) for item in self.items]
+
+
+@dataclass
+class Tick(_Json):
+    """The window timer, sent to every partition of ``sentiment.contributions``: windows close on
+    time even when no text arrives, and their state changes inside the stream (in order, with the
+    partition's own changelog), not from a side task."""
+
+    wall: float
+    kind: str = "tick"
+
+
+@dataclass
+class WindowRecord(_Json):
+    """The state of one window of one topic, on ``sentiment.windows`` and in ClickHouse.
+
+    ``final`` is false for the running state of an open window (emitted by the timer so that
+    dashboards see it) and true once the window has closed; alerting reads only final ones.
+    """
+
+    topic: str
+    window_start: float
+    window_seconds: int
+    n: int
+    n_negative: int
+    n_neutral: int
+    n_positive: int
+    score_sum: float
+    score_mean: float
+    reach_sum: float
+    reach_weighted_score: float
+    negative_share: float
+    final: bool
+    emitted_at: float
+
+
+@dataclass
+class LateRecord(_Json):
+    """A scored text that arrived after its windows had closed (``sentiment.late``)."""
+
+    topic: str
+    event_id: str
+    published_at: float
+    pane_start: float
+    arrived_at: float
+    watermark: float

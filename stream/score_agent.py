@@ -1,0 +1,120 @@
+"""Score: repeats out, sentiment in. Batches of enriched events (``stream.take``) are checked for
+repeats, the texts in languages the model covers are scored through Triton, and each kept event
+goes to ``text.scored``; each scored event's part in its topics' windows goes, one message per
+(topic, batch), to ``sentiment.contributions``.
+
+When Triton is down the scorer retries for ever with backoff: the batch waits, its offsets stay
+uncommitted, the consumer stops fetching (back-pressure) and nothing is lost. The outage shows in
+the logs (``scoring_retry``) and the metrics (finpulse_scoring_up, ..._scoring_retries_total).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Any
+
+import faust
+
+from stream import metrics
+from stream.config import PipelineSettings, TritonSettings
+from stream.dedupe import Story, judge
+from stream.pipeline_topics import Topics, partition_for
+from stream.records import Contribution, Event, TopicBatch
+from stream.scoring import ScoringError, TritonScorer
+
+
+class Progress:
+    """Wall time up to which scoring has caught up: now, or the start of the oldest batch still
+    being scored. The window timer uses it, so a Triton outage holds windows open instead of
+    turning the backlog into late records."""
+
+    def __init__(self) -> None:
+        self.busy: dict[int, float] = {}
+
+    def wall(self, now: float) -> float:
+        return min([now, *self.busy.values()])
+
+
+def register(
+    app: faust.App, topics: Topics, settings: PipelineSettings, triton: TritonSettings
+) -> Progress:
+    progress = Progress()
+    covered = {code.strip() for code in settings.model_languages.split(",") if code.strip()}
+    # Keyed like text.enriched (content hash, default partitioner), so each story's entry lives
+    # on the worker that reads its texts; the table can be written from any batch.
+    stories = app.Table(
+        "stories",
+        default=None,
+        partitions=settings.partitions,
+        key_type=str,
+        schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="json"),
+        use_partitioner=True,
+    )
+
+    def on_retry(error: ScoringError, attempt: int) -> None:
+        metrics.SCORING_UP.set(0)
+        metrics.SCORING_RETRIES.inc()
+
+    @app.agent(topics.enriched, name="score", concurrency=settings.score_concurrency)
+    async def score(stream: faust.StreamT[bytes]) -> None:
+        scorer = TritonScorer(
+            triton.grpc,
+            model=triton.model,
+            timeout_s=triton.timeout_s,
+            max_batch=settings.score_batch,
+            max_in_flight=1,
+            retries=None,
+            on_retry=on_retry,
+        )
+        actor = id(stream)
+        async for values in stream.take(settings.score_batch, settings.score_within_s):
+            started = time.perf_counter()
+            progress.busy[actor] = time.time()
+            kept: list[Event] = []
+            for value in values:
+                event = Event.from_json(value)
+                key = str(event.content_hash)
+                entry = stories.get(key)
+                seen = Story(**entry) if entry else None
+                verdict = judge(seen, event, horizon_s=settings.dedupe_horizon_s)
+                metrics.RECORDS.labels("dedupe", verdict).inc()
+                if verdict == "repeat":
+                    continue
+                if verdict == "near_repeat" and seen is not None:
+                    event.duplicate_of = seen.event_id
+                elif verdict == "new":
+                    stories[key] = Story.of(event).to_dict()
+                kept.append(event)
+            to_score = [e for e in kept if e.lang in covered]
+            if to_score:
+                sentiments = await scorer.score([e.scoring_text for e in to_score])
+                metrics.SCORING_UP.set(1)
+                model = f"{triton.model}/{scorer.model_version}"
+                for event, sentiment in zip(to_score, sentiments, strict=True):
+                    event.scored = True
+                    event.label = sentiment.label
+                    event.probs = list(sentiment.probs)
+                    event.score = sentiment.score
+                    event.model = model
+            by_topic: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for event in kept:
+                metrics.RECORDS.labels("score", "scored" if event.scored else "unscored").inc()
+                await topics.scored.send(key=event.event_id.encode(), value=event.to_json())
+                if not event.scored:
+                    continue
+                contribution = Contribution(
+                    event.event_id, event.published_at, event.label, event.score, event.reach
+                )
+                for topic in event.topics:
+                    by_topic[topic].append(contribution.__dict__)
+            for topic, items in by_topic.items():
+                await topics.contributions.send(
+                    key=topic.encode(),
+                    partition=partition_for(topic, topics.partitions),
+                    value=TopicBatch(topic, items).to_json(),
+                )
+            del progress.busy[actor]
+            metrics.BATCH_SECONDS.labels("score").observe(time.perf_counter() - started)
+
+    return progress

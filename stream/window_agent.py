@@ -1,0 +1,131 @@
+"""Windows: per-topic contributions -> window states on ``sentiment.windows`` (and late texts on
+``sentiment.late``). The logic is stream/windows.py; this module keeps its state in a faust table
+(changelogged, so a restarted or rebalanced worker recovers it) and drives it from the stream.
+
+State per topic: one table entry per one-minute pane (``TOPIC\\x1fSTART``) and the clock up to
+which windows were closed (``TOPIC\\x1f~closed``). Each message updates the entries of the
+partition it came from, so a state change and the offset that caused it travel together.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import faust
+
+from stream import metrics
+from stream.config import PipelineSettings
+from stream.logs import get_logger
+from stream.pipeline_topics import Topics, partition_for
+from stream.records import LateRecord, Tick, TopicBatch, WindowRecord
+from stream.windows import Pane, TopicWindows, parse_specs
+
+log = get_logger(__name__)
+SEP = "\x1f"
+CLOSED = "~closed"
+
+
+def load_states(items: Iterable[tuple[str, Any]], build: Any) -> dict[str, TopicWindows]:
+    """Rebuild the topics' window states from table entries."""
+    panes: dict[str, dict[int, Pane]] = {}
+    closed: dict[str, float] = {}
+    for key, value in items:
+        topic, _, part = key.rpartition(SEP)
+        if part == CLOSED:
+            closed[topic] = float(value)
+        elif value is not None:
+            panes.setdefault(topic, {})[int(part)] = Pane.from_dict(value)
+    return {
+        topic: build(topic, panes.get(topic, {}), closed.get(topic, 0.0))
+        for topic in set(panes) | set(closed)
+    }
+
+
+def register(
+    app: faust.App, topics: Topics, settings: PipelineSettings, wall: Callable[[float], float]
+) -> None:
+    """``wall(now)``: the wall time the timer may close windows by (see score_agent.Progress)."""
+    specs = parse_specs(settings.windows)
+    table = app.Table(
+        "window-panes",
+        default=None,
+        partitions=settings.partitions,
+        key_type=str,
+        schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="json"),
+    )
+    states: dict[str, TopicWindows] | None = None
+
+    def build(topic: str, panes: dict[int, Pane], closed_until: float) -> TopicWindows:
+        return TopicWindows(
+            topic, specs, lateness_s=settings.lateness_s, panes=panes, closed_until=closed_until
+        )
+
+    def current() -> dict[str, TopicWindows]:
+        nonlocal states
+        if states is None:
+            states = load_states(((str(k), v) for k, v in table.items()), build)
+            log.info("windows_state_loaded", topics=len(states))
+        return states
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def forget(app: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal states
+        states = None  # rebuilt from the table for the partitions this worker holds next
+
+    async def emit(records: list[WindowRecord]) -> None:
+        for record in records:
+            await topics.windows.send(key=record.topic.encode(), value=record.to_json())
+            metrics.WINDOWS.labels(str(record.final).lower()).inc()
+
+    async def on_batch(batch: TopicBatch) -> None:
+        windows = current()
+        tw = windows.get(batch.topic)
+        if tw is None:
+            tw = windows[batch.topic] = build(batch.topic, {}, 0.0)
+        touched: set[int] = set()
+        now = time.time()
+        for c in batch.contributions():
+            outcome, pane = tw.add(c)
+            metrics.RECORDS.labels("windows", outcome).inc()
+            if outcome == "counted":
+                touched.add(pane)
+            elif outcome == "late":
+                late = LateRecord(
+                    batch.topic, c.event_id, c.published_at, pane, now, tw.closed_until
+                )
+                await topics.late.send(key=batch.topic.encode(), value=late.to_json())
+        for pane in touched:
+            table[f"{batch.topic}{SEP}{pane}"] = tw.panes[pane].to_dict()
+
+    async def on_tick(partition: int, tick: Tick) -> None:
+        now = time.time()
+        for topic, tw in list(current().items()):
+            if partition_for(topic, topics.partitions) != partition:
+                continue
+            idle = tick.wall - settings.idle_close_s if settings.wall_clock_close else None
+            clock = tw.clock(idle)
+            closed, expired = tw.close(clock, now)
+            await emit(closed)
+            await emit(tw.running(now))
+            if closed or expired:
+                table[f"{topic}{SEP}{CLOSED}"] = tw.closed_until
+            for pane in expired:
+                del table[f"{topic}{SEP}{pane}"]
+
+    @app.agent(topics.contributions, name="windows")
+    async def windows(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            data = json.loads(event.value)
+            if data.get("kind") == "tick":
+                await on_tick(event.message.partition, Tick.from_dict(data))
+            else:
+                await on_batch(TopicBatch.from_dict(data))
+
+    @app.timer(settings.emit_interval_s, on_leader=True)  # type: ignore[untyped-decorator]
+    async def tick() -> None:
+        value = Tick(wall(time.time())).to_json()
+        for partition in range(topics.partitions):
+            await topics.contributions.send(partition=partition, value=value)

@@ -1,0 +1,34 @@
+"""The worker: one faust app with every agent of the pipeline. Start it with ``finpulse worker``;
+several workers in one group share the partitions and give the same results as one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faust
+
+from stream import ingest_agent, score_agent, sink_agent, window_agent
+from stream.app import create_app
+from stream.config import Settings
+from stream.pipeline_topics import Topics, declare
+
+
+def build(settings: Settings, *, datadir: Path | None = None) -> tuple[faust.App, Topics]:
+    p = settings.pipeline
+    app = create_app(
+        p.app_id,
+        settings.kafka,
+        datadir=str(datadir or p.datadir),
+        topic_partitions=p.partitions,
+        topic_replication_factor=1,
+        web_enabled=False,
+        # At-least-once with idempotent sinks; commit often so a restart re-reads little.
+        broker_commit_every=1_000,
+        broker_commit_interval=1.0,
+    )
+    topics = declare(app, p)
+    ingest_agent.register(app, topics, p)
+    progress = score_agent.register(app, topics, p, settings.triton)
+    window_agent.register(app, topics, p, progress.wall)
+    sink_agent.register(app, topics, p, settings.clickhouse)
+    return app, topics
