@@ -77,6 +77,7 @@ class PipelineSettings(_Section):
     app_id: str = Field("finpulse", description="consumer group and prefix of internal topics")
     partitions: int = Field(4, description="partitions of the topics the worker creates")
     datadir: Path = Field(Path(".finpulse"), description="worker state (faust's table stores)")
+    topic_prefix: str = Field("", description="prefix of the pipeline's own topics (text.*, ...)")
     news_topic: str = "news.raw"
     social_topic: str = "social.raw"
     deadletter_topic: str = "deadletter"

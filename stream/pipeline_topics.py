@@ -44,11 +44,11 @@ def declare(app: faust.App, settings: PipelineSettings) -> Topics:
     return Topics(
         raw=topic(settings.news_topic, settings.social_topic),
         deadletter=topic(settings.deadletter_topic),
-        enriched=topic(ENRICHED),
-        scored=topic(SCORED),
-        contributions=topic(CONTRIBUTIONS),
-        windows=topic(WINDOWS),
-        late=topic(LATE),
+        enriched=topic(settings.topic_prefix + ENRICHED),
+        scored=topic(settings.topic_prefix + SCORED),
+        contributions=topic(settings.topic_prefix + CONTRIBUTIONS),
+        windows=topic(settings.topic_prefix + WINDOWS),
+        late=topic(settings.topic_prefix + LATE),
         partitions=settings.partitions,
     )
 

@@ -57,6 +57,11 @@ def register(
         schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="json"),
     )
     states: dict[str, TopicWindows] | None = None
+    # Per partition of the contributions topic: the latest event time seen (the partition's
+    # event-time clock) and the wall time of its latest batch (to tell a stream that stopped).
+    event_clock: dict[int, float] = {}
+    last_batch: dict[int, float] = {}
+    started = 0.0  # when this worker's agent first ran (set below)
 
     def build(topic: str, panes: dict[int, Pane], closed_until: float) -> TopicWindows:
         return TopicWindows(
@@ -80,14 +85,16 @@ def register(
             await topics.windows.send(key=record.topic.encode(), value=record.to_json())
             metrics.WINDOWS.labels(str(record.final).lower()).inc()
 
-    async def on_batch(batch: TopicBatch) -> None:
+    async def on_batch(partition: int, batch: TopicBatch) -> None:
         windows = current()
         tw = windows.get(batch.topic)
         if tw is None:
             tw = windows[batch.topic] = build(batch.topic, {}, 0.0)
         touched: set[int] = set()
         now = time.time()
+        last_batch[partition] = now
         for c in batch.contributions():
+            event_clock[partition] = max(event_clock.get(partition, 0.0), c.published_at)
             outcome, pane = tw.add(c)
             metrics.RECORDS.labels("windows", outcome).inc()
             if outcome == "counted":
@@ -102,12 +109,18 @@ def register(
 
     async def on_tick(partition: int, tick: Tick) -> None:
         now = time.time()
+        clock = event_clock.get(partition, 0.0)
+        # A partition that has had no text for idle_close_s closes by wall time, so the last
+        # windows of a stream that stops are emitted. The tick's wall time is held back while a
+        # scoring batch is stuck (Triton down), and a restarted worker waits idle_close_s first,
+        # so a backlog is never declared late by the clock on the wall.
+        quiet_since = last_batch.get(partition, started or now)
+        if settings.wall_clock_close and tick.wall - quiet_since >= settings.idle_close_s:
+            clock = max(clock, tick.wall - settings.idle_close_s)
         for topic, tw in list(current().items()):
             if partition_for(topic, topics.partitions) != partition:
                 continue
-            idle = tick.wall - settings.idle_close_s if settings.wall_clock_close else None
-            clock = tw.clock(idle)
-            closed, expired = tw.close(clock, now)
+            closed, expired = tw.close(tw.clock(clock), now)
             await emit(closed)
             await emit(tw.running(now))
             if closed or expired:
@@ -117,12 +130,14 @@ def register(
 
     @app.agent(topics.contributions, name="windows")
     async def windows(stream: faust.StreamT[bytes]) -> None:
+        nonlocal started
         async for event in stream.events():
+            started = started or time.time()
             data = json.loads(event.value)
             if data.get("kind") == "tick":
                 await on_tick(event.message.partition, Tick.from_dict(data))
             else:
-                await on_batch(TopicBatch.from_dict(data))
+                await on_batch(event.message.partition, TopicBatch.from_dict(data))
 
     @app.timer(settings.emit_interval_s, on_leader=True)  # type: ignore[untyped-decorator]
     async def tick() -> None:

@@ -7,12 +7,16 @@ these tests by hand: `./ops/stack up && eval "$(./ops/stack env)" && pytest test
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
 from stream import health
 from stream.config import Settings, load_settings
+from tests.integration.helpers import DATA, FINPULSE, ROOT, Served, run
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +41,58 @@ def settings() -> Settings:
 def unique() -> str:
     """A short name unique to this test run, for topics, groups and databases."""
     return "t" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def served_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A quick sentiment model (PhraseBank only, two epochs, 64 tokens) from a fresh
+    `finpulse model train` + `finpulse model export`, served by a Triton of its own (own folder,
+    ports and model repository)."""
+    if not (DATA / "financial_phrasebank" / "sentences.csv").is_file():
+        pytest.fail(
+            f"labelled data not found in {DATA}: set FINPULSE_DATA (README.md)", pytrace=False
+        )
+    tmp = tmp_path_factory.mktemp("sentiment")
+    env = {
+        **os.environ,
+        "FINPULSE_STACK_DIR": str(tmp / "stack"),
+        "FINPULSE_PORT_OFFSET": "600",
+        "FINPULSE_MODEL_REPO": str(tmp / "model_repo"),
+        "FINPULSE_TRITON_MODEL_REPO": str(tmp / "model_repo"),
+    }
+    artifacts = tmp / "artifacts"
+    run(
+        [
+            *FINPULSE,
+            "model",
+            "train",
+            "--data",
+            str(DATA),
+            "--out",
+            str(artifacts),
+            "--datasets",
+            "phrasebank",
+            "--epochs",
+            "2",
+            "--max-length",
+            "64",
+            "--min-agreement",
+            "75",
+        ],
+        env,
+    )
+    run([*FINPULSE, "model", "export", "--artifacts", str(artifacts), "--no-load"], env)
+    stack = [str(ROOT / "ops" / "stack")]
+    try:
+        run([*stack, "up", "triton"], env, timeout=300)
+        lines = run([*stack, "env"], env).stdout.splitlines()
+        env.update(line.removeprefix("export ").split("=", 1) for line in lines)
+        yield Served(
+            env,
+            env["FINPULSE_TRITON_GRPC"],
+            env["FINPULSE_TRITON_HTTP"],
+            artifacts,
+            tmp / "model_repo" / "sentiment" / "1",
+        )
+    finally:
+        subprocess.run([*stack, "down"], cwd=ROOT, env=env, timeout=120)

@@ -9,12 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -25,81 +19,12 @@ from tritonclient.utils import InferenceServerException
 from stream.backoff import Backoff
 from stream.scoring import ScoringError, TritonScorer
 from stream.sentiment.classifier import SentimentClassifier
-
-ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("FINPULSE_DATA", ROOT.parent / "shared" / "data"))
-FINPULSE = [sys.executable, "-m", "stream.cli"]
-
-
-@dataclass(frozen=True)
-class Served:
-    env: dict[str, str]
-    grpc: str
-    http: str
-    artifacts: Path
-    version_dir: Path
-
-
-def _run(
-    cmd: list[str], env: dict[str, str], timeout: int = 900
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, (
-        f"{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    )
-    return result
+from tests.integration.helpers import FINPULSE, Served, run
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    if not (DATA / "financial_phrasebank" / "sentences.csv").is_file():
-        pytest.fail(
-            f"labelled data not found in {DATA}: set FINPULSE_DATA (README.md)", pytrace=False
-        )
-    tmp = tmp_path_factory.mktemp("sentiment")
-    env = {
-        **os.environ,
-        "FINPULSE_STACK_DIR": str(tmp / "stack"),
-        "FINPULSE_PORT_OFFSET": "600",
-        "FINPULSE_MODEL_REPO": str(tmp / "model_repo"),
-        "FINPULSE_TRITON_MODEL_REPO": str(tmp / "model_repo"),
-    }
-    artifacts = tmp / "artifacts"
-    _run(
-        [
-            *FINPULSE,
-            "model",
-            "train",
-            "--data",
-            str(DATA),
-            "--out",
-            str(artifacts),
-            "--datasets",
-            "phrasebank",
-            "--epochs",
-            "2",
-            "--max-length",
-            "64",
-            "--min-agreement",
-            "75",
-        ],
-        env,
-    )
-    _run([*FINPULSE, "model", "export", "--artifacts", str(artifacts), "--no-load"], env)
-    stack = [str(ROOT / "ops" / "stack")]
-    try:
-        _run([*stack, "up", "triton"], env, timeout=300)
-        lines = _run([*stack, "env"], env).stdout.splitlines()
-        env.update(line.removeprefix("export ").split("=", 1) for line in lines)
-        yield Served(
-            env,
-            env["FINPULSE_TRITON_GRPC"],
-            env["FINPULSE_TRITON_HTTP"],
-            artifacts,
-            tmp / "model_repo" / "sentiment" / "1",
-        )
-    finally:
-        subprocess.run([*stack, "down"], cwd=ROOT, env=env, timeout=120)
+def served(served_model: Served) -> Served:
+    return served_model
 
 
 def test_export_writes_a_complete_version(served: Served) -> None:
@@ -160,7 +85,7 @@ async def test_odd_texts_get_an_answer(served: Served, text: str) -> None:
 
 
 def test_cli_scores_texts(served: Served) -> None:
-    result = _run([*FINPULSE, "model", "score", "The company filed for bankruptcy"], served.env)
+    result = run([*FINPULSE, "model", "score", "The company filed for bankruptcy"], served.env)
     assert "negative" in result.stdout
 
 
@@ -173,7 +98,7 @@ async def test_invalid_utf8_gets_a_clear_error_and_the_server_stays_up(served: S
 
 def test_served_labels_equal_in_process_labels_on_every_validation_text(served: Served) -> None:
     for csv in sorted(served.artifacts.glob("validation_*.csv")):
-        result = _run([*FINPULSE, "model", "eval", "--data", str(csv), "--json"], served.env)
+        result = run([*FINPULSE, "model", "eval", "--data", str(csv), "--json"], served.env)
         assert "agree on every text" in result.stdout, result.stdout[-2000:]
 
 

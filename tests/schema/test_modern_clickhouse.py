@@ -43,3 +43,16 @@ def test_migrations_apply_twice_roll_back_and_reapply(execute: Any) -> None:
     }
     assert tables == {"schema_migrations"}
     assert len(migrations.migrate(execute, files)) == len(files)
+
+
+def test_every_cookbook_query_runs(execute: Any) -> None:
+    from stream.cookbook import load_cookbook
+
+    migrations.migrate(execute, migrations.load_migrations())
+    queries = load_cookbook()
+    assert len(queries) >= 10
+    for name, sql in queries.items():
+        try:
+            execute(sql)
+        except Exception as exc:  # report which query, not only the engine's message
+            raise AssertionError(f"cookbook query {name} fails on ClickHouse 26: {exc}") from exc

@@ -1,0 +1,260 @@
+"""End to end: raw records on Kafka -> workers -> ClickHouse, against the real broker, ClickHouse
+and a Triton serving a freshly trained model.
+
+The stream is built here, and the window counts it must give are computed here from the records
+themselves (distinct (source, id) per planted cashtag and minute), not from anything the pipeline
+wrote. Workers run as `finpulse worker` processes; one test kills a worker with SIGKILL in the
+middle of the stream and starts another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from stream import clickhouse
+from stream.config import Settings
+from tests.integration.helpers import FINPULSE, ROOT, Served, run
+
+TICKERS = ("ZQA", "ZQB", "ZQC", "ZQD")
+SENTENCES = (
+    "Operating profit rose to EUR 13.1 mn from EUR 8.7 mn in the corresponding period.",
+    "The company filed for bankruptcy after sales collapsed.",
+    "The annual general meeting will be held on Thursday.",
+    "Net sales decreased by 30 % and the outlook was cut.",
+    "Shares jumped after the company raised its full-year guidance.",
+    "The board proposes a dividend of EUR 0.50 per share.",
+)
+MALFORMED = (
+    b"{not json",
+    b'{"id": "caf\xe9"}',
+    b'{"id": "m1", "source": "x", "text": "no time"}',
+    b'{"id": "m2", "source": "x", "published_at": "yesterday", "text": "t"}',
+    b'{"id": "m3", "source": "x", "published_at": "2191-01-01T00:00:00Z", "text": "t"}',
+    b'{"id": 4, "source": "x", "published_at": "2026-01-01T00:00:00Z", "text": "t"}',
+    b"[]",
+    b"",
+)
+
+
+@dataclass(frozen=True)
+class Item:
+    at_s: float
+    topic: str
+    key: bytes | None
+    value: bytes
+    kind: str  # valid | near | repeat | malformed
+
+
+def build_stream(topics: tuple[str, str], start: float, duration_s: float, seed: int) -> list[Item]:
+    rng = random.Random(seed)
+    items: list[Item] = []
+    valid: list[Item] = []
+    n = int(duration_s * 8)
+    for i in range(n):
+        at = i * duration_s / n
+        draw = rng.random()
+        if valid and draw < 0.05:
+            items.append(Item(at, *rng.choice(valid)[1:4], "repeat"))  # type: ignore[arg-type]
+            continue
+        if draw < 0.08:
+            items.append(Item(at, rng.choice(topics), None, rng.choice(MALFORMED), "malformed"))
+            continue
+        source = rng.choice(("newswire", "finpost", "x", "stocktwits"))
+        ticker = rng.choice(TICKERS)
+        text = f"${ticker} {rng.choice(SENTENCES)} ({i})"
+        kind = "valid"
+        if valid and draw < 0.12:  # the same story from another feed
+            text, kind = json.loads(rng.choice(valid).value)["text"], "near"
+        record = {
+            "id": f"{seed}-{i}",
+            "source": source,
+            "published_at": datetime.fromtimestamp(
+                start + at - rng.uniform(0, 1.5), UTC
+            ).isoformat(),
+            "text": text,
+            "lang": "en",
+            "reach": rng.choice((0, 10, 1000)),
+        }
+        item = Item(at, topics[source in ("x", "stocktwits")], record["id"].encode(),
+                    json.dumps(record).encode(), kind)  # fmt: skip
+        items.append(item)
+        valid.append(item)
+    return items
+
+
+def expected_windows(items: list[Item], size_s: int, step_s: int) -> dict[tuple[str, int], int]:
+    """Distinct (source, id) per planted ticker and window, from the records alone."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in items:
+        if item.kind in ("valid", "near"):
+            record = json.loads(item.value)
+            seen[(record["source"], record["id"])] = record
+    counts: Counter[tuple[str, int]] = Counter()
+    for record in seen.values():
+        ts = datetime.fromisoformat(record["published_at"]).timestamp()
+        ticker = record["text"].split()[0].lstrip("$")
+        start = int(ts // step_s) * step_s
+        while start + size_s > ts:
+            counts[(ticker, start)] += 1
+            start -= step_s
+    return dict(counts)
+
+
+async def produce(
+    bootstrap: str, items: list[Item], *, paced: bool = True
+) -> list[tuple[str, int, int]]:
+    """Send in order at the planned times; returns each record's (topic, partition, offset)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    positions = []
+    started = time.monotonic()
+    try:
+        for item in items:
+            if paced:
+                await asyncio.sleep(max(0.0, item.at_s - (time.monotonic() - started)))
+            meta = await (await producer.send(item.topic, item.value, key=item.key))
+            positions.append((item.topic, meta.partition, meta.offset))
+    finally:
+        await producer.stop()
+    return positions
+
+
+@dataclass
+class Pipeline:
+    env: dict[str, str]
+    settings: Settings
+    database: str
+    topics: tuple[str, str]
+    deadletter: str
+    logs: Path
+    workers: list[subprocess.Popen[bytes]]
+
+    def start_worker(self, name: str) -> subprocess.Popen[bytes]:
+        log = (self.logs / f"{name}.log").open("ab")
+        env = {**self.env, "FINPULSE_PIPELINE_DATADIR": str(self.logs / name)}
+        worker = subprocess.Popen([*FINPULSE, "worker"], cwd=ROOT, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT)  # fmt: skip
+        self.workers.append(worker)
+        return worker
+
+    def query(self, sql: str) -> list[Any]:
+        client = clickhouse.connect(self.settings.clickhouse, database=self.database)
+        try:
+            return client.execute(sql)  # type: ignore[no-any-return]
+        finally:
+            client.disconnect()
+
+    def log_tail(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.logs.glob("*.log"))
+
+
+@pytest.fixture
+def pipeline(
+    settings: Settings, served_model: Served, unique: str, tmp_path: Path
+) -> Iterator[Pipeline]:
+    env = {
+        **os.environ,
+        "FINPULSE_TRITON_GRPC": served_model.grpc,
+        "FINPULSE_TRITON_HTTP": served_model.http,
+        "FINPULSE_CLICKHOUSE_DATABASE": unique,
+        "FINPULSE_PIPELINE_APP_ID": unique,
+        "FINPULSE_PIPELINE_TOPIC_PREFIX": f"{unique}.",
+        "FINPULSE_PIPELINE_NEWS_TOPIC": f"{unique}.news.raw",
+        "FINPULSE_PIPELINE_SOCIAL_TOPIC": f"{unique}.social.raw",
+        "FINPULSE_PIPELINE_DEADLETTER_TOPIC": f"{unique}.deadletter",
+        "FINPULSE_PIPELINE_EMIT_INTERVAL_S": "2",
+        "FINPULSE_PIPELINE_IDLE_CLOSE_S": "8",
+        "FINPULSE_PIPELINE_LATENESS_S": "5",
+        "FINPULSE_PIPELINE_WINDOWS": "60/60,300/60",
+    }
+    run([*FINPULSE, "db", "migrate"], env)
+    p = Pipeline(env, settings, unique, (f"{unique}.news.raw", f"{unique}.social.raw"),
+                 f"{unique}.deadletter", tmp_path, [])  # fmt: skip
+    try:
+        yield p
+    finally:
+        for worker in p.workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+        for worker in p.workers:
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        client = clickhouse.connect(settings.clickhouse, database="default")
+        client.execute(f"DROP DATABASE IF EXISTS {clickhouse.quote_identifier(unique)}")
+        client.disconnect()
+
+
+def wait_for_windows(p: Pipeline, expected: dict[tuple[str, int], int], size_s: int,
+                     timeout_s: float = 240) -> dict[tuple[str, int], int]:  # fmt: skip
+    tickers = ", ".join(f"'{t}'" for t in TICKERS)
+    got: dict[tuple[str, int], int] = {}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for worker in p.workers[-1:]:
+            assert worker.poll() is None, f"worker exited: {worker.returncode}\n{p.log_tail()}"
+        rows = p.query(
+            "SELECT topic, toUInt32(window_start), n, n_negative + n_neutral + n_positive "
+            f"FROM sentiment_windows FINAL WHERE final = 1 AND window_seconds = {size_s} "
+            f"AND topic IN ({tickers})"
+        )
+        assert all(n == parts for *_, n, parts in rows)
+        got = {(topic, start): n for topic, start, n, _ in rows}
+        if set(got) >= set(expected):
+            break
+        time.sleep(2)
+    return got
+
+
+def check_results(p: Pipeline, items: list[Item], positions: list[tuple[str, int, int]]) -> None:
+    for size, step in ((60, 60), (300, 60)):
+        expected = expected_windows(items, size, step)
+        got = wait_for_windows(p, expected, size)
+        assert got == expected, f"{size}s windows differ\n{p.log_tail()}"
+    distinct = {(json.loads(i.value)["source"], json.loads(i.value)["id"])
+                for i in items if i.kind in ("valid", "near")}  # fmt: skip
+    [(rows, ids, scored)] = p.query(
+        "SELECT count(), uniqExact(event_id), sum(scored) FROM events FINAL"
+    )
+    assert rows == ids == scored == len(distinct)
+    bad = {pos for pos, item in zip(positions, items, strict=True) if item.kind == "malformed"}
+    dead = p.query("SELECT source_topic, kafka_partition, kafka_offset FROM deadletter FINAL")
+    assert set(dead) == bad and len(dead) == len(bad)
+    [(late,)] = p.query("SELECT count() FROM late_events FINAL")
+    assert late == 0
+
+
+def test_stream_to_clickhouse_exact_counts_with_a_worker_killed_midway(pipeline: Pipeline) -> None:
+    p = pipeline
+    p.start_worker("w1")
+    items = build_stream(p.topics, time.time(), duration_s=50, seed=1)
+    cut = len(items) * 2 // 5
+
+    async def scenario() -> list[tuple[str, int, int]]:
+        first = await produce(p.settings.kafka.bootstrap, items[:cut])
+        # Kill the worker with work in flight, start a fresh one, go on producing meanwhile.
+        p.workers[0].send_signal(signal.SIGKILL)
+        p.workers[0].wait(10)
+        p.start_worker("w2")
+        later = [replace(i, at_s=i.at_s - items[cut].at_s) for i in items[cut:]]
+        rest = await produce(p.settings.kafka.bootstrap, later)
+        return first + rest
+
+    positions = asyncio.run(scenario())
+    check_results(p, items, positions)
