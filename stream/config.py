@@ -97,6 +97,9 @@ class PipelineSettings(_Section):
         True, description="wall time (less idle_close_s) also advances the window clock"
     )
     idle_close_s: float = Field(15.0, description="a stream quiet this long closes its windows")
+    score_texts: bool = Field(
+        True, description="false: texts pass unscored (to measure the pipeline without a model)"
+    )
     score_batch: int = 64
     score_within_s: float = 0.2
     score_concurrency: int = Field(2, description="scoring batches in flight per worker")

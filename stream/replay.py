@@ -95,7 +95,8 @@ def plan(
         source = rng.choice(SOCIAL_SOURCES if social else NEWS_SOURCES)
         counters[source] = counters.get(source, 0) + 1
         record: dict[str, Any] = {
-            "id": f"{source}-{options.seed}-{counters[source]}",
+            # the start time in the id: a second replay is new posts, not repeats of the first
+            "id": f"{source}-{options.seed}-{int(start)}-{counters[source]}",
             "source": source,
             "published_at": rfc3339(start + at - rng.uniform(0.0, 2.0)),
         }

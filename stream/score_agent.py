@@ -86,7 +86,7 @@ def register(
                 elif verdict == "new":
                     stories[key] = Story.of(event).to_dict()
                 kept.append(event)
-            to_score = [e for e in kept if e.lang in covered]
+            to_score = [e for e in kept if e.lang in covered] if settings.score_texts else []
             if to_score:
                 sentiments = await scorer.score([e.scoring_text for e in to_score])
                 metrics.SCORING_UP.set(1)

@@ -11,6 +11,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -47,12 +48,17 @@ def unique() -> str:
 def served_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """A quick sentiment model (PhraseBank only, two epochs, 64 tokens) from a fresh
     `finpulse model train` + `finpulse model export`, served by a Triton of its own (own folder,
-    ports and model repository)."""
+    ports and model repository).
+
+    FINPULSE_TEST_QUICK_MODEL=DIR keeps the model in DIR and reuses it on later runs (for
+    iterating on tests; CI always builds it fresh).
+    """
     if not (DATA / "financial_phrasebank" / "sentences.csv").is_file():
         pytest.fail(
             f"labelled data not found in {DATA}: set FINPULSE_DATA (README.md)", pytrace=False
         )
-    tmp = tmp_path_factory.mktemp("sentiment")
+    keep = os.environ.get("FINPULSE_TEST_QUICK_MODEL")
+    tmp = Path(keep) if keep else tmp_path_factory.mktemp("sentiment")
     env = {
         **os.environ,
         "FINPULSE_STACK_DIR": str(tmp / "stack"),
@@ -61,27 +67,9 @@ def served_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "FINPULSE_TRITON_MODEL_REPO": str(tmp / "model_repo"),
     }
     artifacts = tmp / "artifacts"
-    run(
-        [
-            *FINPULSE,
-            "model",
-            "train",
-            "--data",
-            str(DATA),
-            "--out",
-            str(artifacts),
-            "--datasets",
-            "phrasebank",
-            "--epochs",
-            "2",
-            "--max-length",
-            "64",
-            "--min-agreement",
-            "75",
-        ],
-        env,
-    )
-    run([*FINPULSE, "model", "export", "--artifacts", str(artifacts), "--no-load"], env)
+    reuse = keep and (tmp / "model_repo" / "sentiment" / "1" / "model.py").is_file()
+    if not reuse:
+        _build_quick_model(env, artifacts)
     stack = [str(ROOT / "ops" / "stack")]
     try:
         run([*stack, "up", "triton"], env, timeout=300)
@@ -96,3 +84,10 @@ def served_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         )
     finally:
         subprocess.run([*stack, "down"], cwd=ROOT, env=env, timeout=120)
+
+
+def _build_quick_model(env: dict[str, str], artifacts: Path) -> None:
+    train = ["train", "--data", str(DATA), "--out", str(artifacts), "--datasets", "phrasebank"]
+    quick = ["--epochs", "2", "--max-length", "64", "--min-agreement", "75"]
+    run([*FINPULSE, "model", *train, *quick], env)
+    run([*FINPULSE, "model", "export", "--artifacts", str(artifacts), "--no-load"], env)

@@ -124,7 +124,7 @@ def test_every_cookbook_query_runs_and_finds_the_sample_rows(
     from stream.records import Event, LateRecord, Rejection, WindowRecord
     from stream.sink import TABLES
 
-    name, client = database
+    _, client = database
     migrations.migrate(clickhouse.executor(client), migrations.load_migrations())
     now = time.time()
     minute = now // 60 * 60 - 120
@@ -136,7 +136,8 @@ def test_every_cookbook_query_runs_and_finds_the_sample_rows(
     ] + [Event("x:de", "x", "social.raw", 0, 9, now, now, "de", True, "", "Gewinn", "", "", 0.0,
                [], [], 9)]  # fmt: skip
     windows = [
-        WindowRecord("TSLA", minute - 60 * k, size, 10, 9, 1, 0, -8.0, -0.8, 100.0, -0.8, 0.9, True, now)
+        WindowRecord("TSLA", minute - 60 * k, size, 10, 9, 1, 0, -8.0, -0.8, 100.0, -0.8, 0.9,
+                     True, now)
         for k in range(3)
         for size in (60, 900)
     ]  # fmt: skip

@@ -69,7 +69,7 @@ def build_stream(topics: tuple[str, str], start: float, duration_s: float, seed:
         at = i * duration_s / n
         draw = rng.random()
         if valid and draw < 0.05:
-            items.append(Item(at, *rng.choice(valid)[1:4], "repeat"))  # type: ignore[arg-type]
+            items.append(replace(rng.choice(valid), at_s=at, kind="repeat"))
             continue
         if draw < 0.08:
             items.append(Item(at, rng.choice(topics), None, rng.choice(MALFORMED), "malformed"))
@@ -180,7 +180,8 @@ def pipeline(
         "FINPULSE_PIPELINE_EMIT_INTERVAL_S": "2",
         "FINPULSE_PIPELINE_IDLE_CLOSE_S": "8",
         "FINPULSE_PIPELINE_LATENESS_S": "5",
-        "FINPULSE_PIPELINE_WINDOWS": "60/60,300/60",
+        "FINPULSE_PIPELINE_WINDOWS": "60/60,120/60",
+        "FINPULSE_LOG_LEVEL": "INFO",
     }
     run([*FINPULSE, "db", "migrate"], env)
     p = Pipeline(env, settings, unique, (f"{unique}.news.raw", f"{unique}.social.raw"),
@@ -207,7 +208,7 @@ def wait_for_windows(p: Pipeline, expected: dict[tuple[str, int], int], size_s: 
     got: dict[tuple[str, int], int] = {}
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        for worker in p.workers[-1:]:
+        for worker in p.workers[-1:]:  # the one that was killed (if any) is not the last
             assert worker.poll() is None, f"worker exited: {worker.returncode}\n{p.log_tail()}"
         rows = p.query(
             "SELECT topic, toUInt32(window_start), n, n_negative + n_neutral + n_positive "
@@ -223,7 +224,7 @@ def wait_for_windows(p: Pipeline, expected: dict[tuple[str, int], int], size_s: 
 
 
 def check_results(p: Pipeline, items: list[Item], positions: list[tuple[str, int, int]]) -> None:
-    for size, step in ((60, 60), (300, 60)):
+    for size, step in ((60, 60), (120, 60)):
         expected = expected_windows(items, size, step)
         got = wait_for_windows(p, expected, size)
         assert got == expected, f"{size}s windows differ\n{p.log_tail()}"
@@ -243,7 +244,7 @@ def check_results(p: Pipeline, items: list[Item], positions: list[tuple[str, int
 def test_stream_to_clickhouse_exact_counts_with_a_worker_killed_midway(pipeline: Pipeline) -> None:
     p = pipeline
     p.start_worker("w1")
-    items = build_stream(p.topics, time.time(), duration_s=50, seed=1)
+    items = build_stream(p.topics, time.time(), duration_s=40, seed=1)
     cut = len(items) * 2 // 5
 
     async def scenario() -> list[tuple[str, int, int]]:
@@ -253,8 +254,17 @@ def test_stream_to_clickhouse_exact_counts_with_a_worker_killed_midway(pipeline:
         p.workers[0].wait(10)
         p.start_worker("w2")
         later = [replace(i, at_s=i.at_s - items[cut].at_s) for i in items[cut:]]
-        rest = await produce(p.settings.kafka.bootstrap, later)
-        return first + rest
+        return first + await produce(p.settings.kafka.bootstrap, later)
 
     positions = asyncio.run(scenario())
     check_results(p, items, positions)
+
+
+def test_two_workers_in_one_group_give_the_same_counts(pipeline: Pipeline) -> None:
+    p = pipeline
+    p.start_worker("w1")
+    p.start_worker("w2")
+    items = build_stream(p.topics, time.time(), duration_s=40, seed=2)
+    positions = asyncio.run(produce(p.settings.kafka.bootstrap, items))
+    check_results(p, items, positions)
+    assert all(w.poll() is None for w in p.workers), p.log_tail()

@@ -1,0 +1,289 @@
+"""Pipeline benchmark (see ./ops/bench/pipeline); expects a stack (`./ops/stack env` exported).
+
+Rows, all on the same texts, in one run:
+- model server alone: the scoring client sends the texts to Triton (batches of 64, 2 in flight),
+  as the score agent does: the ceiling for the pipeline.
+- pipeline end to end: a `finpulse worker` drains a backlog of raw records; events/s from the
+  first record produced to the last `events` row in ClickHouse. Ratio: over the model server.
+- latency at half load: records produced at half the pipeline's rate; time from produce to the
+  row being visible in ClickHouse (polled every 100 ms), p50 and p99.
+- faust stages, no model: the same worker with scoring off (ingest, dedupe, windows, sinks).
+- plain aiokafka: consume each record and produce it to another topic. Ratio: faust over it.
+Throughputs are medians of --repeats runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from stream import clickhouse
+from stream.config import load_settings
+from stream.scoring import TritonScorer
+from stream.sentiment.data import load
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="ops/bench/pipeline")
+    p.add_argument("--events", type=int, default=2000, help="records per run")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    p.add_argument("--latency-seconds", type=float, default=20.0)
+    p.add_argument("--json", type=Path, help="also write the rows here")
+    return p.parse_args(argv)
+
+
+@dataclass
+class Worker:
+    name: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_worker(name: str, *, score: bool, logs: Path) -> Worker:
+    settings = load_settings()
+    env = {
+        **os.environ,
+        "FINPULSE_CLICKHOUSE_DATABASE": name,
+        "FINPULSE_PIPELINE_APP_ID": name,
+        "FINPULSE_PIPELINE_TOPIC_PREFIX": f"{name}.",
+        "FINPULSE_PIPELINE_NEWS_TOPIC": f"{name}.news.raw",
+        "FINPULSE_PIPELINE_SOCIAL_TOPIC": f"{name}.social.raw",
+        "FINPULSE_PIPELINE_DEADLETTER_TOPIC": f"{name}.deadletter",
+        "FINPULSE_PIPELINE_DATADIR": str(logs / name),
+        "FINPULSE_PIPELINE_SCORE_TEXTS": str(score).lower(),
+    }
+    finpulse = [sys.executable, "-m", "stream.cli"]
+    subprocess.run([*finpulse, "db", "migrate"], env=env, check=True, capture_output=True)
+    log = (logs / f"{name}.log").open("ab")
+    process = subprocess.Popen([*finpulse, "worker"], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)  # fmt: skip
+    del settings
+    return Worker(name, env, process)
+
+
+def records(texts: list[str], tag: str, now: float) -> list[tuple[bytes, bytes]]:
+    out = []
+    for i, text in enumerate(texts):
+        record = {
+            "id": f"{tag}-{i}",
+            "source": "bench",
+            "published_at": datetime.fromtimestamp(now, UTC).isoformat(),
+            "text": text,
+            "lang": "en",
+        }
+        out.append((record["id"].encode(), json.dumps(record).encode()))
+    return out
+
+
+async def send_all(bootstrap: str, topic: str, batch: list[tuple[bytes, bytes]],
+                   rate: float = 0.0) -> list[float]:  # fmt: skip
+    """Produce (paced when ``rate``); returns each record's send time."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    sent = []
+    started = time.monotonic()
+    try:
+        futures = []
+        for i, (key, value) in enumerate(batch):
+            if rate:
+                await asyncio.sleep(max(0.0, i / rate - (time.monotonic() - started)))
+            sent.append(time.time())
+            futures.append(await producer.send(topic, value, key=key))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return sent
+
+
+def count_rows(client: Any, tag: str) -> int:
+    [(n,)] = client.execute(
+        "SELECT uniqExact(event_id) FROM events WHERE event_id LIKE %(p)s", {"p": f"bench:{tag}-%"}
+    )
+    return int(n)
+
+
+def drain(worker: Worker, texts: list[str], tag: str, timeout_s: float = 600) -> float:
+    """events/s for a backlog of ``texts`` through ``worker``, produce start to last row."""
+    settings = load_settings()
+    settings.clickhouse.database = worker.name
+    client = clickhouse.connect(settings.clickhouse)
+    batch = records(texts, tag, time.time())
+    started = time.time()
+    asyncio.run(send_all(settings.kafka.bootstrap, f"{worker.name}.news.raw", batch))
+    deadline = time.monotonic() + timeout_s
+    while count_rows(client, tag) < len(batch):
+        if worker.process.poll() is not None or time.monotonic() > deadline:
+            sys.exit(f"worker {worker.name} stopped or timed out; see its log")
+        time.sleep(0.1)
+    took = time.time() - started
+    client.disconnect()
+    return len(batch) / took
+
+
+def latency(worker: Worker, texts: list[str], rate: float, seconds: float) -> list[float]:
+    settings = load_settings()
+    settings.clickhouse.database = worker.name
+    client = clickhouse.connect(settings.clickhouse)
+    n = min(len(texts), int(rate * seconds))
+    tag = "lat"
+    batch = records(texts[:n], tag, time.time())
+    seen: dict[str, float] = {}
+
+    async def run() -> list[float]:
+        producing = asyncio.create_task(
+            send_all(settings.kafka.bootstrap, f"{worker.name}.news.raw", batch, rate)
+        )
+        deadline = time.monotonic() + seconds + 120
+        while len(seen) < n and time.monotonic() < deadline:
+            rows = await asyncio.to_thread(
+                client.execute,
+                "SELECT event_id FROM events WHERE event_id LIKE %(p)s",
+                {"p": f"bench:{tag}-%"},
+            )
+            now = time.time()
+            for (event_id,) in rows:
+                seen.setdefault(event_id, now)
+            await asyncio.sleep(0.1)
+        return await producing
+
+    sent = asyncio.run(run())
+    client.disconnect()
+    return [seen[f"bench:{tag}-{i}"] - sent[i] for i in range(n) if f"bench:{tag}-{i}" in seen]
+
+
+async def aiokafka_loop(bootstrap: str, texts: list[str], tag: str) -> float:
+    source, target = f"bench-{tag}-in", f"bench-{tag}-out"
+    await send_all(bootstrap, source, records(texts, tag, time.time()))
+    consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id=f"bench-{tag}",
+                                auto_offset_reset="earliest", enable_auto_commit=True)  # fmt: skip
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await consumer.start()
+    await producer.start()
+    try:
+        await consumer.getmany(timeout_ms=1)  # join the group before the clock starts
+        done = 0
+        started = time.perf_counter()
+        while done < len(texts):
+            batches = await consumer.getmany(timeout_ms=500, max_records=500)
+            for messages in batches.values():
+                for m in messages:
+                    await producer.send(target, m.value, key=m.key)
+                    done += 1
+        await producer.flush()
+        return len(texts) / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def model_alone(texts: list[str]) -> float:
+    settings = load_settings()
+    async with TritonScorer(settings.triton.grpc, model=settings.triton.model, max_batch=64,
+                            max_in_flight=2) as scorer:  # fmt: skip
+        await scorer.check_ready()
+        await scorer.score(texts[:128])  # warm up
+        started = time.perf_counter()
+        await scorer.score(texts)
+        return len(texts) / (time.perf_counter() - started)
+
+
+def main(argv: list[str]) -> None:
+    args = parse(argv)
+    examples = load(args.data)
+    texts = sorted({e.text for e in examples})
+    per_run = args.events
+    needed = per_run * (2 * args.repeats + 2)
+    texts = (texts * (needed // len(texts) + 1))[:needed]
+    chunks = iter(texts[i : i + per_run] for i in range(0, needed, per_run))
+    logs = ROOT / os.environ.get("FINPULSE_STACK_DIR", ".stack-bench") / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+    run_id = uuid.uuid4().hex[:6]
+    settings = load_settings()
+
+    model_rates = []
+    for _ in range(args.repeats):
+        model_rates.append(asyncio.run(model_alone(next(chunks))))
+    model_rate = statistics.median(model_rates)
+    print(f"model server alone: {model_rate:.0f} texts/s", flush=True)
+
+    worker = start_worker(f"bench{run_id}m", score=True, logs=logs)
+    try:
+        drain(worker, texts[:64], "warm")
+        pipeline_rates = [drain(worker, next(chunks), f"run{i}") for i in range(args.repeats)]
+        pipeline_rate = statistics.median(pipeline_rates)
+        print(f"pipeline end to end: {pipeline_rate:.0f} events/s", flush=True)
+        lat = latency(worker, next(chunks), pipeline_rate / 2, args.latency_seconds)
+    finally:
+        worker.stop()
+
+    worker = start_worker(f"bench{run_id}n", score=False, logs=logs)
+    try:
+        drain(worker, texts[:64], "warm")
+        faust_rates = [drain(worker, next(chunks), f"run{i}") for i in range(args.repeats)]
+    finally:
+        worker.stop()
+    faust_rate = statistics.median(faust_rates)
+    plain_rates = [
+        asyncio.run(aiokafka_loop(settings.kafka.bootstrap, texts[:per_run], f"{run_id}{i}"))
+        for i in range(args.repeats)
+    ]
+    plain_rate = statistics.median(plain_rates)
+
+    p50, p99 = (float(np.percentile(lat, q)) * 1000 for q in (50, 99))
+    rows = [
+        ("model server alone (Triton, batch 64, 2 in flight)", model_rate, None, None, 1.0),
+        ("pipeline end to end (raw record -> events row)", pipeline_rate, None, None,
+         pipeline_rate / model_rate),
+        (f"latency at half load ({pipeline_rate / 2:.0f}/s, {len(lat)} events)", None, p50, p99,
+         None),
+        ("faust stages, no model (ingest .. sinks)", faust_rate, None, None,
+         faust_rate / plain_rate),
+        ("plain aiokafka consume -> produce", plain_rate, None, None, 1.0),
+    ]  # fmt: skip
+    print()
+    print(f"{'row':<58} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}")
+    for name, rate, a, b, ratio in rows:
+        cells = [
+            f"{rate:9.0f}" if rate else f"{'':>9}",
+            f"{a:8.0f}" if a is not None else f"{'':>8}",
+            f"{b:8.0f}" if b is not None else f"{'':>8}",
+            f"{ratio:6.2f}" if ratio is not None else f"{'':>6}",
+        ]
+        print(f"{name:<58} {' '.join(cells)}")
+    runs = {"model": model_rates, "pipeline": pipeline_rates, "faust": faust_rates,
+            "aiokafka": plain_rates}  # fmt: skip
+    print(f"\n{per_run} events a run, median of {args.repeats} runs; ratios: pipeline over model "
+          "server, faust over plain aiokafka")  # fmt: skip
+    print("runs (events/s): " + "; ".join(f"{k} {[round(r) for r in v]}" for k, v in runs.items()))
+    if args.json:
+        keys = ("row", "events_s", "p50_ms", "p99_ms", "ratio")
+        args.json.write_text(json.dumps([dict(zip(keys, r, strict=True)) for r in rows], indent=2))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
