@@ -514,6 +514,7 @@ def watch(
             if deadline is not None and time.monotonic() >= deadline:
                 break
             time.sleep(every)
+    console.print()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rich import box
 from rich.table import Table
 
 LATEST_WINDOWS_SQL = """
@@ -15,6 +16,7 @@ FROM
         final
     FROM sentiment_windows FINAL
     WHERE window_seconds = %(seconds)s AND window_start >= now() - 2 * %(seconds)s - 3600
+        AND window_start + window_seconds <= now() + 60  -- the window that ends with this minute
     ORDER BY topic, window_start DESC
     LIMIT 1 BY topic
 )
@@ -41,26 +43,24 @@ def latest_windows(client: Any, seconds: int, top: int) -> list[Row]:
     return [Row(*row) for row in rows]
 
 
-def _bar(score: float, width: int = 10) -> str:
+def _bar(score: float, width: int = 8) -> str:
     filled = round(abs(score) * width)
     colour = "green" if score > 0 else "red"
     return f"[{colour}]{'█' * filled}[/{colour}]{' ' * (width - filled)}"
 
 
 def render(rows: list[Row], minutes: int) -> Table:
-    table = Table(title=f"finpulse: sentiment per topic, latest {minutes}-minute window")
-    for column in (
-        "topic",
-        "window (UTC)",
-        "texts",
-        "neg",
-        "neu",
-        "pos",
-        "mean score",
-        "",
-        "state",
-    ):
-        table.add_column(column, justify="left" if column in ("topic", "") else "right")
+    table = Table(
+        title=f"finpulse: sentiment per topic, latest {minutes}-minute window (UTC)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("topic", no_wrap=True, min_width=14)
+    table.add_column("from", justify="right", no_wrap=True, min_width=5)
+    for column in ("texts", "neg", "neu", "pos", "mean"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True, min_width=8)
+    table.add_column("state", no_wrap=True, min_width=6)
     for r in rows:
         table.add_row(
             r.topic,
