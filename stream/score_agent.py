@@ -18,7 +18,7 @@ import faust
 
 from stream import metrics
 from stream.config import PipelineSettings, TritonSettings
-from stream.dedupe import Story, judge
+from stream.dedupe import Story, StoryCache, judge
 from stream.pipeline_topics import Topics, partition_for
 from stream.records import Contribution, Event, TopicBatch
 from stream.scoring import ScoringError, TritonScorer
@@ -41,16 +41,7 @@ def register(
 ) -> Progress:
     progress = Progress()
     covered = {code.strip() for code in settings.model_languages.split(",") if code.strip()}
-    # Keyed like text.enriched (content hash, default partitioner), so each story's entry lives
-    # on the worker that reads its texts; the table can be written from any batch.
-    stories = app.Table(
-        "stories",
-        default=None,
-        partitions=settings.partitions,
-        key_type=str,
-        schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="json"),
-        use_partitioner=True,
-    )
+    stories = StoryCache(settings.dedupe_horizon_s)
 
     def on_retry(error: ScoringError, attempt: int) -> None:
         metrics.SCORING_UP.set(0)
@@ -74,9 +65,7 @@ def register(
             kept: list[Event] = []
             for value in values:
                 event = Event.from_json(value)
-                key = str(event.content_hash)
-                entry = stories.get(key)
-                seen = Story(**entry) if entry else None
+                seen = stories.get(event.content_hash)
                 verdict = judge(seen, event, horizon_s=settings.dedupe_horizon_s)
                 metrics.RECORDS.labels("dedupe", verdict).inc()
                 if verdict == "repeat":
@@ -84,7 +73,7 @@ def register(
                 if verdict == "near_repeat" and seen is not None:
                     event.duplicate_of = seen.event_id
                 elif verdict == "new":
-                    stories[key] = Story.of(event).to_dict()
+                    stories.add(event.content_hash, Story.of(event))
                 kept.append(event)
             to_score = [e for e in kept if e.lang in covered] if settings.score_texts else []
             if to_score:

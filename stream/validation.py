@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 
 from stream.records import Post
@@ -41,11 +42,23 @@ class Limits:
 
 
 @cache
-def _validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)  # type: ignore[no-any-return]
+def _schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.validators.validator_for(schema).check_schema(schema)
+    return schema
+
+
+@cache
+def _fast_check() -> Any:
+    # Compiled to Python (about 20 times faster than jsonschema on valid records, the usual case).
+    return fastjsonschema.compile(_schema())
+
+
+@cache
+def _explainer() -> jsonschema.protocols.Validator:
+    # For records that fail: jsonschema says which field and why, with a stable error order.
+    schema = _schema()
+    return jsonschema.validators.validator_for(schema)(schema)  # type: ignore[no-any-return]
 
 
 def parse_post(raw: bytes | None, *, now: float, limits: Limits = Limits()) -> Post:
@@ -67,9 +80,13 @@ def parse_post(raw: bytes | None, *, now: float, limits: Limits = Limits()) -> P
         ) from None
     if not isinstance(data, dict):
         raise Invalid("not_object", f"the value must be a JSON object, got {type(data).__name__}")
-    error = next(iter(sorted(_validator().iter_errors(data), key=lambda e: list(e.path))), None)
-    if error is not None:
-        raise _schema_error(error)
+    try:
+        _fast_check()(data)
+    except fastjsonschema.JsonSchemaValueException:
+        errors = sorted(_explainer().iter_errors(data), key=lambda e: list(e.path))
+        if not errors:  # the two validators disagree: a bug, never a silent pass
+            raise Invalid("invalid_field", "the record does not match the schema") from None
+        raise _schema_error(errors[0]) from None
     published = _parse_time(data["published_at"])
     if published < limits.earliest:
         raise Invalid("bad_timestamp", f"published_at {data['published_at']} is before 1990")

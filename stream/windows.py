@@ -9,8 +9,8 @@ topic needs, whatever windows are configured (tumbling 1 min, hopping 15 min / 1
   the latest event time seen and the wall time a timer brings (so the last windows of a stream
   that stops still close). A text whose one-minute window has already closed is late: it is not
   added to any window, and is reported so that it can be counted (never silently dropped).
-- ``running`` gives the current state of open windows that changed since the last call, so
-  dashboards see windows fill; ``close`` gives each closed window once, as final.
+- ``running`` gives the current state of the trailing open windows that changed since the last
+  call, so dashboards see windows fill; ``close`` gives each closed window once, as final.
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ class TopicWindows:
         self.closed_until = closed_until
         self.max_event_time = 0.0
         self._open: set[tuple[int, int]] = set()
-        self._dirty: set[tuple[int, int]] = set()
+        self._dirty: set[int] = set()  # panes changed since the last running()
         for start in self.panes:
             self._track(start, dirty=False)
 
@@ -182,8 +182,8 @@ class TopicWindows:
                 key = (spec.size_s, w)
                 if w + spec.size_s + self.lateness_s > self.closed_until:
                     self._open.add(key)
-                    if dirty:
-                        self._dirty.add(key)
+        if dirty:
+            self._dirty.add(start)
 
     def is_late(self, published_at: float) -> bool:
         return pane_start(published_at) + PANE_S + self.lateness_s <= self.closed_until
@@ -206,12 +206,17 @@ class TopicWindows:
         return max(self.max_event_time, wall or 0.0, self.closed_until)
 
     def running(self, now: float) -> list[WindowRecord]:
-        """Open windows that changed since the last call, as they stand (not final)."""
-        out = [
-            self._record(size, start, final=False, now=now) for size, start in sorted(self._dirty)
-        ]
+        """The current state of the open windows that end with a pane that changed since the last
+        call: per window length, the trailing window (the last 15 minutes, the last hour), which is
+        what a live view shows. Every window is given again, final, when it closes."""
+        keys = set()
+        for pane in self._dirty:
+            for spec in self.specs:
+                key = (spec.size_s, spec.starts(pane)[0])
+                if key in self._open:
+                    keys.add(key)
         self._dirty.clear()
-        return out
+        return [self._record(size, start, final=False, now=now) for size, start in sorted(keys)]
 
     def close(self, clock: float, now: float) -> tuple[list[WindowRecord], list[int]]:
         """Windows closed by ``clock`` (final, once each) and the panes no window needs any more."""
@@ -220,7 +225,6 @@ class TopicWindows:
         done = sorted(k for k in self._open if k[1] + k[0] + self.lateness_s <= clock)
         records = [self._record(size, start, final=True, now=now) for size, start in done]
         self._open.difference_update(done)
-        self._dirty.difference_update(done)
         self.closed_until = clock
         longest = max(spec.size_s for spec in self.specs)
         expired = sorted(p for p in self.panes if p + longest + self.lateness_s <= clock)

@@ -30,5 +30,5 @@ def build(settings: Settings, *, datadir: Path | None = None) -> tuple[faust.App
     ingest_agent.register(app, topics, p)
     progress = score_agent.register(app, topics, p, settings.triton)
     window_agent.register(app, topics, p, progress.wall)
-    sink_agent.register(app, topics, p, settings.clickhouse)
+    sink_agent.register(app, topics, p, settings.kafka, settings.clickhouse)
     return app, topics

@@ -217,7 +217,7 @@ def main(argv: list[str]) -> None:
     examples = load(args.data)
     texts = sorted({e.text for e in examples})
     per_run = args.events
-    needed = per_run * (2 * args.repeats + 2)
+    needed = per_run * (3 * args.repeats + 1)
     texts = (texts * (needed // len(texts) + 1))[:needed]
     chunks = iter(texts[i : i + per_run] for i in range(0, needed, per_run))
     logs = ROOT / os.environ.get("FINPULSE_STACK_DIR", ".stack-bench") / "bench"

@@ -98,15 +98,25 @@ def test_windows_close_once_and_late_texts_are_reported_not_counted() -> None:
     assert tw.close(T0 + 130, now=0)[0][0].n == 1
 
 
-def test_running_states_show_open_windows_that_changed() -> None:
+def test_running_states_show_the_trailing_windows_that_changed() -> None:
     tw = TopicWindows("X", parse_specs("60/60,300/60"), lateness_s=10)
     tw.add(c(1, T0 + 5))
+    tw.add(c(2, T0 + 65))
     running = tw.running(now=1)
-    assert {(w.window_seconds, w.window_start, w.final) for w in running} == {
-        (60, T0, False),
-        *((300, T0 - k * 60, False) for k in range(5)),
+    # per length, the window that ends with each changed minute
+    assert {(w.window_seconds, w.window_start, w.n, w.final) for w in running} == {
+        (60, T0, 1, False),
+        (60, T0 + 60, 1, False),
+        (300, T0 - 240, 1, False),
+        (300, T0 - 180, 2, False),
     }
     assert tw.running(now=2) == []  # nothing changed since
+    tw.close(T0 + 70, now=3)
+    tw.add(c(3, T0 + 66))
+    assert {(w.window_seconds, w.window_start) for w in tw.running(now=4)} == {
+        (60, T0 + 60),
+        (300, T0 - 180),
+    }
 
 
 def test_panes_expire_when_no_window_needs_them() -> None:
