@@ -10,6 +10,7 @@ the logs (``scoring_retry``) and the metrics (finpulse_scoring_up, ..._scoring_r
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from typing import Any
@@ -17,11 +18,16 @@ from typing import Any
 import faust
 
 from stream import metrics
+from stream.backoff import Backoff
 from stream.config import PipelineSettings, TritonSettings
 from stream.dedupe import Story, StoryCache, judge
+from stream.logs import get_logger
 from stream.pipeline_topics import Topics, partition_for
 from stream.records import Contribution, Event, TopicBatch
-from stream.scoring import ScoringError, TritonScorer
+from stream.scoring import ScoringError, Sentiment, TritonScorer
+
+log = get_logger(__name__)
+BACKOFF = Backoff(initial_s=1.0, maximum_s=30.0)
 
 
 class Progress:
@@ -77,8 +83,7 @@ def register(
                 kept.append(event)
             to_score = [e for e in kept if e.lang in covered] if settings.score_texts else []
             if to_score:
-                sentiments = await scorer.score([e.scoring_text for e in to_score])
-                metrics.SCORING_UP.set(1)
+                sentiments = await score_until_done(scorer, [e.scoring_text for e in to_score])
                 model = f"{triton.model}/{scorer.model_version}"
                 for event, sentiment in zip(to_score, sentiments, strict=True):
                     event.scored = True
@@ -107,3 +112,22 @@ def register(
             metrics.BATCH_SECONDS.labels("score").observe(time.perf_counter() - started)
 
     return progress
+
+
+async def score_until_done(scorer: TritonScorer, texts: list[str]) -> list[Sentiment]:
+    """Score, waiting out any failure: the scorer retries outages itself; an error it will not
+    retry (the model not loaded yet) is logged and tried again later rather than crashing the
+    worker, so an operator can deploy the model while the stream waits."""
+    attempt = 0
+    while True:
+        try:
+            sentiments = await scorer.score(texts)
+        except ScoringError as exc:
+            attempt += 1
+            delay = BACKOFF.delay(attempt)
+            metrics.SCORING_UP.set(0)
+            log.error("scoring_failed", error=str(exc), attempt=attempt, retry_in_s=round(delay, 1))
+            await asyncio.sleep(delay)
+        else:
+            metrics.SCORING_UP.set(1)
+            return sentiments

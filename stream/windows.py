@@ -82,6 +82,9 @@ class Pane:
     def __post_init__(self) -> None:
         self._seen = set(self.ids)
 
+    def has(self, event_id: str) -> bool:
+        return id_digest(event_id) in self._seen
+
     @property
     def n(self) -> int:
         return self.n_negative + self.n_neutral + self.n_positive
@@ -192,6 +195,11 @@ class TopicWindows:
         """Count a contribution; returns the outcome and the pane it belongs to."""
         start = pane_start(c.published_at)
         if self.is_late(c.published_at):
+            # A text counted before its window closed and read again after (a replay upstream
+            # after a crash) is a repeat, not a late text.
+            pane = self.panes.get(start)
+            if pane is not None and pane.has(c.event_id):
+                return "repeat", start
             return "late", start
         self.max_event_time = max(self.max_event_time, c.published_at)
         pane = self.panes.get(start)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import faust
 
-from stream import ingest_agent, score_agent, sink_agent, window_agent
+from stream import ingest_agent, score_agent, sink_consumers, window_agent
 from stream.app import create_app
 from stream.config import Settings
 from stream.pipeline_topics import Topics, declare
@@ -30,5 +30,5 @@ def build(settings: Settings, *, datadir: Path | None = None) -> tuple[faust.App
     ingest_agent.register(app, topics, p)
     progress = score_agent.register(app, topics, p, settings.triton)
     window_agent.register(app, topics, p, progress.wall)
-    sink_agent.register(app, topics, p, settings.kafka, settings.clickhouse)
+    sink_consumers.register(app, topics, p, settings.kafka, settings.clickhouse)
     return app, topics

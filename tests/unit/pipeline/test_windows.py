@@ -94,6 +94,7 @@ def test_windows_close_once_and_late_texts_are_reported_not_counted() -> None:
     assert [(w.window_seconds, w.window_start) for w in first] == [(60, T0), (900, T0 - 840)]
     assert tw.close(T0 + 71, now=0)[0] == []  # never twice
     assert tw.add(c(2, T0 + 30)) == ("late", T0)
+    assert tw.add(c(1, T0 + 5)) == ("repeat", T0)  # counted before the close, read again
     tw.add(c(3, T0 + 65))  # the next minute is still open
     assert tw.close(T0 + 130, now=0)[0][0].n == 1
 
