@@ -108,11 +108,35 @@ class PipelineSettings(_Section):
     metrics_port: int = Field(0, description="Prometheus /metrics port; 0 = off")
 
 
+class AlertSettings(_Section):
+    """Alert rules (stream/alert_rules.py): global values, and per-topic overrides."""
+
+    model_config = SettingsConfigDict(env_prefix="FINPULSE_ALERTS_", extra="forbid")
+
+    enabled: bool = True
+    topic: str = Field("alerts", description="Kafka topic of alerts (after pipeline.topic_prefix)")
+    window_seconds: int = Field(900, description="windows judged: one of pipeline.windows sizes")
+    rules: str = "negative_surge,volume_spike,sentiment_reversal"
+    min_count: int = 10
+    alpha: float = 0.2
+    warmup: int = 6
+    warning_z: float = 3.0
+    critical_z: float = 5.0
+    min_change: float = 0.15
+    min_sd: float = 0.05
+    reversal_level: float = 0.25
+    resolve_z: float = 1.5
+    cooldown_s: float = 3600.0
+    # {"AAPL": {"min_count": 30}, "theme:*": {"warning_z": 4}}: exact topics win over patterns.
+    overrides: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+
 class Settings(BaseModel):
     kafka: KafkaSettings
     clickhouse: ClickHouseSettings
     triton: TritonSettings
     pipeline: PipelineSettings
+    alerts: AlertSettings
 
 
 _SECTIONS: dict[str, type[_Section]] = {
@@ -120,6 +144,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "clickhouse": ClickHouseSettings,
     "triton": TritonSettings,
     "pipeline": PipelineSettings,
+    "alerts": AlertSettings,
 }
 
 

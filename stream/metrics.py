@@ -28,6 +28,7 @@ SCORING_UP = Gauge("finpulse_scoring_up", "1 while Triton answers, 0 during an o
 SINK_ROWS = Counter("finpulse_sink_rows_total", "Rows written to ClickHouse", ["table"])
 SINK_RETRIES = Counter("finpulse_sink_retries_total", "ClickHouse inserts retried", ["table"])
 WINDOWS = Counter("finpulse_windows_emitted_total", "Window states emitted", ["final"])
+ALERTS = Counter("finpulse_alerts_total", "Alerts raised", ["rule", "kind", "severity"])
 
 
 def serve(port: int) -> None:

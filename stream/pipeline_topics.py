@@ -14,6 +14,7 @@ SCORED = "text.scored"  # one per kept text, scored or marked unscored, keyed by
 CONTRIBUTIONS = "sentiment.contributions"  # per-topic batches (keyed by topic) and timer ticks
 WINDOWS = "sentiment.windows"  # window states, keyed by topic
 LATE = "sentiment.late"  # texts that came after their window closed
+ALERTS = "alerts"  # rule findings on closed windows (name configurable: alerts.topic)
 
 
 @dataclass(frozen=True)
@@ -25,10 +26,11 @@ class Topics:
     contributions: faust.TopicT
     windows: faust.TopicT
     late: faust.TopicT
+    alerts: faust.TopicT
     partitions: int
 
 
-def declare(app: faust.App, settings: PipelineSettings) -> Topics:
+def declare(app: faust.App, settings: PipelineSettings, alerts_topic: str = ALERTS) -> Topics:
     """All topics carry bytes: the records encode themselves (stream/records.py). They are created
     with ``settings.partitions`` partitions when missing."""
 
@@ -49,6 +51,7 @@ def declare(app: faust.App, settings: PipelineSettings) -> Topics:
         contributions=topic(settings.topic_prefix + CONTRIBUTIONS),
         windows=topic(settings.topic_prefix + WINDOWS),
         late=topic(settings.topic_prefix + LATE),
+        alerts=topic(settings.topic_prefix + alerts_topic),
         partitions=settings.partitions,
     )
 

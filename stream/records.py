@@ -160,6 +160,7 @@ class WindowRecord(_Json):
     negative_share: float
     final: bool
     emitted_at: float
+    most_negative: list[str] = field(default_factory=list)  # event ids, most negative first
 
 
 @dataclass
@@ -172,3 +173,23 @@ class LateRecord(_Json):
     pane_start: float
     arrived_at: float
     watermark: float
+
+
+@dataclass
+class Alert(_Json):
+    """A rule's finding on a closed window (``alerts`` topic and table). ``kind`` is ``alert``,
+    ``escalation`` (the same condition got worse) or ``resolution`` (it ended)."""
+
+    alert_id: str  # stable: the same window judged again gives the same id
+    topic: str
+    rule: str
+    kind: str
+    severity: str
+    window_start: float
+    window_seconds: int
+    value: float
+    baseline: float
+    threshold: float
+    z: float
+    created_at: float
+    evidence: dict[str, Any]

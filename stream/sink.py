@@ -9,6 +9,7 @@ The agent acknowledges its Kafka records only after the insert returned (see str
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from stream.backoff import Backoff
 from stream.clickhouse import connect
 from stream.config import ClickHouseSettings
 from stream.logs import get_logger
-from stream.records import Event, LateRecord, Rejection, WindowRecord
+from stream.records import Alert, Event, LateRecord, Rejection, WindowRecord
 
 log = get_logger(__name__)
 
@@ -53,13 +54,14 @@ def window_row(w: WindowRecord, version: int) -> tuple[Any, ...]:
     return (
         w.topic, _time(w.window_start), w.window_seconds, w.n, w.n_negative, w.n_neutral,
         w.n_positive, w.score_sum, w.score_mean, w.reach_sum, w.reach_weighted_score,
-        w.negative_share, int(w.final), _time(w.emitted_at), version,
+        w.negative_share, int(w.final), w.most_negative, _time(w.emitted_at), version,
     )  # fmt: skip
 
 
 WINDOW_COLUMNS = (
     "topic, window_start, window_seconds, n, n_negative, n_neutral, n_positive, score_sum, "
-    "score_mean, reach_sum, reach_weighted_score, negative_share, final, emitted_at, version"
+    "score_mean, reach_sum, reach_weighted_score, negative_share, final, most_negative, "
+    "emitted_at, version"
 )
 
 
@@ -86,6 +88,20 @@ def late_row(r: LateRecord, version: int) -> tuple[Any, ...]:
 LATE_COLUMNS = "topic, event_id, published_at, window_start, arrived_at, watermark, version"
 
 
+def alert_row(a: Alert, version: int) -> tuple[Any, ...]:
+    return (
+        a.alert_id, a.topic, a.rule, a.kind, a.severity, _time(a.window_start), a.window_seconds,
+        a.value, a.baseline, a.threshold, a.z, _time(a.created_at),
+        json.dumps(a.evidence, sort_keys=True), version,
+    )  # fmt: skip
+
+
+ALERT_COLUMNS = (
+    "alert_id, topic, rule, kind, severity, window_start, window_seconds, value, baseline, "
+    "threshold, z, created_at, evidence, version"
+)
+
+
 @dataclass(frozen=True)
 class Table:
     name: str
@@ -101,6 +117,7 @@ TABLES = {
     ),
     "deadletter": Table("deadletter", DEADLETTER_COLUMNS, Rejection.from_json, deadletter_row),
     "late_events": Table("late_events", LATE_COLUMNS, LateRecord.from_json, late_row),
+    "alerts": Table("alerts", ALERT_COLUMNS, Alert.from_json, alert_row),
 }
 
 

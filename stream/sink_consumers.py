@@ -38,6 +38,7 @@ def register(
         "sentiment_windows": topics.windows,
         "deadletter": topics.deadletter,
         "late_events": topics.late,
+        "alerts": topics.alerts,
     }
 
     @app.task  # type: ignore[untyped-decorator]

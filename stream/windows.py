@@ -22,6 +22,7 @@ from typing import Any
 from stream.records import Contribution, WindowRecord
 
 PANE_S = 60
+EVIDENCE = 5  # ids of the most negative texts kept per pane and window
 
 
 @dataclass(frozen=True, order=True)
@@ -77,6 +78,7 @@ class Pane:
     reach_sum: float = 0.0
     reach_score_sum: float = 0.0
     ids: list[str] = field(default_factory=list)
+    negatives: list[tuple[float, str]] = field(default_factory=list)  # lowest scores, event ids
     _seen: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -105,6 +107,8 @@ class Pane:
         self.score_sum += c.score
         self.reach_sum += c.reach
         self.reach_score_sum += c.reach * c.score
+        if c.label == "negative":
+            self.negatives = sorted([*self.negatives, (c.score, c.event_id)])[:EVIDENCE]
         return True
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,11 +120,13 @@ class Pane:
             "reach_sum": self.reach_sum,
             "reach_score_sum": self.reach_score_sum,
             "ids": self.ids,
+            "negatives": [list(pair) for pair in self.negatives],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Pane:
-        return cls(**data)
+        negatives = [(float(score), str(event_id)) for score, event_id in data.get("negatives", [])]
+        return cls(**{**data, "negatives": negatives})
 
 
 def window_record(
@@ -149,6 +155,7 @@ def window_record(
         negative_share=n_neg / n if n else 0.0,
         final=final,
         emitted_at=now,
+        most_negative=[i for _, i in sorted(x for p in panes for x in p.negatives)[:EVIDENCE]],
     )
 
 

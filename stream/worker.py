@@ -7,7 +7,7 @@ from pathlib import Path
 
 import faust
 
-from stream import ingest_agent, score_agent, sink_consumers, window_agent
+from stream import alert_agent, ingest_agent, score_agent, sink_consumers, window_agent
 from stream.app import create_app
 from stream.config import Settings
 from stream.pipeline_topics import Topics, declare
@@ -26,9 +26,11 @@ def build(settings: Settings, *, datadir: Path | None = None) -> tuple[faust.App
         broker_commit_every=1_000,
         broker_commit_interval=1.0,
     )
-    topics = declare(app, p)
+    topics = declare(app, p, settings.alerts.topic)
     ingest_agent.register(app, topics, p)
     progress = score_agent.register(app, topics, p, settings.triton)
     window_agent.register(app, topics, p, progress.wall)
+    if settings.alerts.enabled:
+        alert_agent.register(app, topics.windows, topics.alerts, p, settings.alerts)
     sink_consumers.register(app, topics, p, settings.kafka, settings.clickhouse)
     return app, topics

@@ -114,3 +114,13 @@ FROM events FINAL
 WHERE published_at >= now() - INTERVAL 1 DAY
 GROUP BY source
 ORDER BY texts DESC;
+
+-- name: recent_alerts
+-- Alerts of the last day, newest first, with what the rule saw (the evidence is JSON).
+SELECT created_at, topic, rule, kind, severity, window_start, round(value, 3) AS value,
+    round(baseline, 3) AS baseline, round(z, 1) AS z,
+    visitParamExtractRaw(evidence, 'most_negative') AS most_negative_texts
+FROM alerts FINAL
+WHERE created_at >= now() - INTERVAL 1 DAY
+ORDER BY created_at DESC
+LIMIT 50;

@@ -121,7 +121,7 @@ def test_every_cookbook_query_runs_and_finds_the_sample_rows(
     import time
 
     from stream.cookbook import load_cookbook
-    from stream.records import Event, LateRecord, Rejection, WindowRecord
+    from stream.records import Alert, Event, LateRecord, Rejection, WindowRecord
     from stream.sink import TABLES
 
     _, client = database
@@ -146,6 +146,23 @@ def test_every_cookbook_query_runs_and_finds_the_sample_rows(
         "sentiment_windows": [w.to_json() for w in windows],
         "deadletter": [Rejection("news.raw", 0, 1, now, "not_json", "bad", "{x", 2).to_json()],
         "late_events": [LateRecord("TSLA", "x:1", now - 600, minute - 600, now, now).to_json()],
+        "alerts": [
+            Alert(
+                "a1",
+                "TSLA",
+                "negative_surge",
+                "alert",
+                "critical",
+                minute - 900,
+                900,
+                0.9,
+                0.1,
+                0.25,
+                16.0,
+                now,
+                {"most_negative": ["x:1", "x:2"]},
+            ).to_json()
+        ],
     }
     for table, values in rows.items():
         spec = TABLES[table]

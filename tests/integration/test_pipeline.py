@@ -14,6 +14,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import time
 from collections import Counter
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -275,3 +277,119 @@ def test_two_workers_in_one_group_give_the_same_counts(pipeline: Pipeline) -> No
     positions = asyncio.run(produce(p.settings.kafka.bootstrap, items))
     check_results(p, items, positions)
     assert all(w.poll() is None for w in p.workers), p.log_tail()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _metric(port: int, name: str) -> float | None:
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def test_a_triton_outage_holds_the_stream_and_loses_nothing(
+    pipeline: Pipeline, served_model: Served
+) -> None:
+    p = pipeline
+    port = _free_port()
+    p.env["FINPULSE_PIPELINE_METRICS_PORT"] = str(port)
+    p.start_worker("w1")
+    items = build_stream(p.topics, time.time(), duration_s=30, seed=3)
+    third = len(items) // 3
+    stack = [str(ROOT / "ops" / "stack")]
+
+    def rebased(part: list[Item]) -> list[Item]:
+        return [replace(i, at_s=i.at_s - part[0].at_s) for i in part]
+
+    async def scenario() -> list[tuple[str, int, int]]:
+        bootstrap = p.settings.kafka.bootstrap
+        positions = await produce(bootstrap, items[:third])
+        run([*stack, "down"], served_model.env, timeout=120)  # Triton goes away mid-stream
+        try:
+            positions += await produce(bootstrap, rebased(items[third : 2 * third]))
+            deadline = time.monotonic() + 60
+            while _metric(port, "finpulse_scoring_up") != 0.0:
+                assert time.monotonic() < deadline, "the outage never showed in the metrics"
+                await asyncio.sleep(0.5)
+            assert (_metric(port, "finpulse_scoring_retries_total") or 0) > 0
+        finally:
+            run([*stack, "up", "triton"], served_model.env, timeout=300)
+        positions += await produce(bootstrap, rebased(items[2 * third :]))
+        return positions
+
+    positions = asyncio.run(scenario())
+    check_results(p, items, positions)
+    assert _metric(port, "finpulse_scoring_up") == 1.0
+
+
+CALM = (
+    "Operating profit rose to EUR 13.1 mn from EUR 8.7 mn in the corresponding period.",
+    "The annual general meeting will be held on Thursday.",
+    "Shares jumped after the company raised its full-year guidance.",
+    "The board proposes a dividend of EUR 0.50 per share.",
+    "Net sales decreased by 30 % and the outlook was cut.",
+    "The company opened a new office in Helsinki.",
+)
+GRIM = "The company filed for bankruptcy after sales collapsed."
+
+
+def test_a_negative_surge_alerts_once_for_its_ticker_and_never_for_the_control(
+    pipeline: Pipeline,
+) -> None:
+    """A back-fill (windows close on event time only): 15 minutes of ZQA and ZQB at the same calm
+    mix, then ZQA turns to bankruptcy news for three minutes and calms down again."""
+    p = pipeline
+    p.env.update(
+        {
+            "FINPULSE_PIPELINE_WALL_CLOCK_CLOSE": "false",
+            "FINPULSE_ALERTS_WINDOW_SECONDS": "60",
+            "FINPULSE_ALERTS_WARMUP": "5",
+            "FINPULSE_ALERTS_MIN_COUNT": "5",
+        }
+    )
+    p.start_worker("w1")
+    start = (time.time() // 60 - 30) * 60
+    items = []
+    for minute in range(16):
+        for ticker in ("ZQA", "ZQB"):
+            grim = ticker == "ZQA" and 10 <= minute < 13
+            texts = [GRIM] * len(CALM) if grim else list(CALM)
+            for k, text in enumerate(texts):
+                published = start + minute * 60 + 5 + k * 7
+                record = {"id": f"{ticker}-{minute}-{k}", "source": "newswire", "lang": "en",
+                          "published_at": datetime.fromtimestamp(published, UTC).isoformat(),
+                          "text": f"${ticker} {text}"}  # fmt: skip
+                items.append(Item(0.0, p.topics[0], None, json.dumps(record).encode(), "valid"))
+    asyncio.run(produce(p.settings.kafka.bootstrap, items, paced=False))
+
+    deadline = time.monotonic() + 180
+    rows: list[Any] = []
+    while time.monotonic() < deadline:
+        assert p.workers[0].poll() is None, p.log_tail()
+        rows = p.query(
+            "SELECT topic, rule, kind, severity, toUInt32(window_start), evidence "
+            "FROM alerts FINAL WHERE topic IN ('ZQA', 'ZQB') ORDER BY window_start, rule, kind"
+        )
+        if any(r[:3] == ("ZQA", "negative_surge", "resolution") for r in rows):
+            break
+        time.sleep(2)
+    surge = [r for r in rows if r[1] == "negative_surge"]
+    assert [(r[0], r[2], r[4]) for r in surge] == [
+        ("ZQA", "alert", int(start) + 600),
+        ("ZQA", "resolution", int(start) + 780),
+    ], f"{rows}\n{p.log_tail()}"
+    assert not [r for r in rows if r[0] == "ZQB"], rows
+    evidence = json.loads(surge[0][5])
+    assert evidence["window"]["n"] == len(CALM) and evidence["window"]["negative_share"] > 0.5
+    assert evidence["z"] >= 3 and evidence["baseline"] < 0.5
+    assert evidence["most_negative"] and all(i.startswith("newswire:ZQA-10-")
+                                             for i in evidence["most_negative"])  # fmt: skip

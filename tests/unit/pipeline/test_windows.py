@@ -159,3 +159,15 @@ def test_pane_round_trip() -> None:
     pane.add(c(1, T0, "positive", 0.5, 10))
     again = Pane.from_dict(pane.to_dict())
     assert again == pane and not again.add(c(1, T0))
+
+
+def test_windows_carry_the_most_negative_texts() -> None:
+    tw = TopicWindows("X", parse_specs("60/60,120/60"), lateness_s=0)
+    for i, score in enumerate([-0.9, 0.5, -0.2, -0.95, -0.3, -0.4, -0.5, -0.6]):
+        tw.add(c(i, T0 + i, "negative" if score < 0 else "positive", score))
+    tw.add(c(20, T0 + 70, "negative", -0.99))
+    closed, _ = tw.close(T0 + 200, now=0)
+    minute = next(w for w in closed if (w.window_seconds, w.window_start) == (60, T0))
+    assert minute.most_negative == ["src:3", "src:0", "src:7", "src:6", "src:5"]
+    two = next(w for w in closed if (w.window_seconds, w.window_start) == (120, T0))
+    assert two.most_negative[:2] == ["src:20", "src:3"] and len(two.most_negative) == 5
