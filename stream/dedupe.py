@@ -1,9 +1,9 @@
 """Repeats and near-repeats (pure). The state is one entry per story (content hash): the first
 event that told it, and where that event was read from.
 
-- same event id, same source position: the same record read again (a replay after a crash):
-  process it again; everything downstream is idempotent.
-- same event id, another position: an exact repeat of (source, id): drop it.
+- an event id seen with this story, read from the same position: the same record read again (a
+  replay after a crash): process it again; everything downstream is idempotent.
+- an event id seen with this story, from another position: an exact repeat of (source, id): drop.
 - another event id: the same story from another feed or post: keep it, marked as a near-repeat
   of the first.
 Entries older than the horizon (in event time) no longer count.
@@ -12,37 +12,42 @@ Entries older than the horizon (in event time) no longer count.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from stream.records import Event
 
 Verdict = Literal["new", "replay", "repeat", "near_repeat"]
 
 
-@dataclass(frozen=True)
-class Story:
-    event_id: str
-    position: str  # "topic/partition/offset" of the raw record
-    published_at: float
+MAX_COPIES = 256  # event ids remembered per story
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "position": self.position,
-            "published_at": self.published_at,
-        }
+
+def position(event: Event) -> str:
+    """Where a record was read: ``topic/partition/offset`` of the raw record."""
+    return f"{event.source_topic}/{event.kafka_partition}/{event.kafka_offset}"
+
+
+@dataclass
+class Story:
+    event_id: str  # the first event that told it
+    published_at: float
+    copies: dict[str, str]  # every event id seen telling it -> where it was read
 
     @classmethod
     def of(cls, event: Event) -> Story:
-        position = f"{event.source_topic}/{event.kafka_partition}/{event.kafka_offset}"
-        return cls(event.event_id, position, event.published_at)
+        return cls(event.event_id, event.published_at, {event.event_id: position(event)})
+
+    def add_copy(self, event: Event) -> None:
+        if len(self.copies) < MAX_COPIES:
+            self.copies[event.event_id] = position(event)
 
 
 def judge(seen: Story | None, event: Event, *, horizon_s: float) -> Verdict:
     if seen is None or abs(event.published_at - seen.published_at) > horizon_s:
         return "new"
-    if seen.event_id == event.event_id:
-        return "replay" if seen.position == Story.of(event).position else "repeat"
+    where = seen.copies.get(event.event_id)
+    if where is not None:
+        return "replay" if where == position(event) else "repeat"
     return "near_repeat"
 
 

@@ -78,6 +78,7 @@ def register(
                     continue
                 if verdict == "near_repeat" and seen is not None:
                     event.duplicate_of = seen.event_id
+                    seen.add_copy(event)
                 elif verdict == "new":
                     stories.add(event.content_hash, Story.of(event))
                 kept.append(event)

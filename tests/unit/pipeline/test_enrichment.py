@@ -133,6 +133,12 @@ def test_dedupe_verdicts() -> None:
     later = enrich(_post(source="y", published_at=5000.0), source_topic="s", partition=0,
                    offset=9, now=0.0, social=False, extractor=x)  # fmt: skip
     assert judge(story, later, horizon_s=60) == "new"
+    # an exact repeat of the near-repeat is a repeat too, not another near-repeat
+    story.add_copy(other)
+    other_again = enrich(_post(source="y"), source_topic="s", partition=1, offset=10, now=0.0,
+                         social=False, extractor=x)  # fmt: skip
+    assert judge(story, other_again, horizon_s=60) == "repeat"
+    assert judge(story, other, horizon_s=60) == "replay"
 
 
 def test_story_cache_forgets_by_horizon_and_size() -> None:
@@ -140,9 +146,9 @@ def test_story_cache_forgets_by_horizon_and_size() -> None:
 
     cache = StoryCache(horizon_s=100, max_entries=3)
     for i in range(3):
-        cache.add(i, Story(f"s:{i}", f"t/0/{i}", 1000.0 + i))
-    assert cache.get(0) == Story("s:0", "t/0/0", 1000.0)
-    cache.add(3, Story("s:3", "t/0/3", 1003.0))  # over the cap: the oldest goes
+        cache.add(i, Story(f"s:{i}", 1000.0 + i, {f"s:{i}": f"t/0/{i}"}))
+    assert cache.get(0) == Story("s:0", 1000.0, {"s:0": "t/0/0"})
+    cache.add(3, Story("s:3", 1003.0, {}))  # over the cap: the oldest goes
     assert cache.get(0) is None and len(cache) == 3
-    cache.add(4, Story("s:4", "t/0/4", 1102.5))  # 1, 2 are now beyond the horizon
+    cache.add(4, Story("s:4", 1102.5, {}))  # 1, 2 are now beyond the horizon
     assert cache.get(1) is None and cache.get(2) is None and cache.get(3) is not None
