@@ -2,8 +2,9 @@
 
 Sources, strongest first: environment variables (``FINPULSE_<SECTION>_<FIELD>``, e.g.
 ``FINPULSE_KAFKA_BOOTSTRAP``), then a TOML file (``--config`` or ``FINPULSE_CONFIG``) with one
-table per section (``[kafka]``, ``[clickhouse]``, ``[triton]``, ``[pipeline]``), then the
-defaults below, which match ``./ops/stack up`` with no port offset.
+table per section (``[kafka]``, ``[clickhouse]``, ``[triton]``, ``[pipeline]``, ``[alerts]``,
+``[delivery]``, ``[api]``), then the defaults below, which match ``./ops/stack up`` with no port
+offset.
 """
 
 from __future__ import annotations
@@ -131,12 +132,43 @@ class AlertSettings(_Section):
     overrides: dict[str, dict[str, float]] = Field(default_factory=dict)
 
 
+class DeliverySettings(_Section):
+    """Delivery of alerts to subscribers (stream/delivery_agent.py)."""
+
+    model_config = SettingsConfigDict(env_prefix="FINPULSE_DELIVERY_", extra="forbid")
+
+    enabled: bool = True
+    topic: str = Field("deliveries", description="Kafka topic of delivery attempts (-> ClickHouse)")
+    deadletter_topic: str = Field(
+        "alerts.deadletter", description="alerts whose last delivery attempt failed"
+    )
+    refresh_s: float = Field(2.0, description="how often workers re-read the subscriptions")
+    max_attempts: int = Field(8, ge=1, description="attempts before an alert is dead-lettered")
+    backoff_initial_s: float = Field(1.0, description="first retry within this many seconds")
+    backoff_max_s: float = Field(300.0, description="no retry waits longer than this")
+    timeout_s: float = Field(10.0, description="a webhook answer must come within this")
+    backlog: int = Field(10_000, description="alerts queued per subscriber before dead-lettering")
+
+
+class ApiSettings(_Section):
+    """The HTTP API (``finpulse api``): subscriptions, behind bearer tokens."""
+
+    model_config = SettingsConfigDict(env_prefix="FINPULSE_API_", extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = 18005
+    # Comma-separated; the API refuses to start without one (no open admin endpoint by accident).
+    tokens: SecretStr = SecretStr("")
+
+
 class Settings(BaseModel):
     kafka: KafkaSettings
     clickhouse: ClickHouseSettings
     triton: TritonSettings
     pipeline: PipelineSettings
     alerts: AlertSettings
+    delivery: DeliverySettings
+    api: ApiSettings
 
 
 _SECTIONS: dict[str, type[_Section]] = {
@@ -145,6 +177,8 @@ _SECTIONS: dict[str, type[_Section]] = {
     "triton": TritonSettings,
     "pipeline": PipelineSettings,
     "alerts": AlertSettings,
+    "delivery": DeliverySettings,
+    "api": ApiSettings,
 }
 
 

@@ -29,6 +29,20 @@ SINK_ROWS = Counter("finpulse_sink_rows_total", "Rows written to ClickHouse", ["
 SINK_RETRIES = Counter("finpulse_sink_retries_total", "ClickHouse inserts retried", ["table"])
 WINDOWS = Counter("finpulse_windows_emitted_total", "Window states emitted", ["final"])
 ALERTS = Counter("finpulse_alerts_total", "Alerts raised", ["rule", "kind", "severity"])
+DELIVERIES = Counter(
+    "finpulse_deliveries_total",
+    "Attempts to deliver an alert, by channel and outcome",
+    ["channel", "outcome"],
+)
+DELIVERY_SECONDS = Histogram(
+    "finpulse_delivery_seconds",
+    "Time one delivery attempt took, by channel",
+    ["channel"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+DELIVERY_BACKLOG = Gauge("finpulse_delivery_backlog", "Alerts queued for their subscribers")
+SUBSCRIPTIONS = Gauge("finpulse_subscriptions", "Subscriptions this worker knows, by status",
+                      ["status"])  # fmt: skip
 
 
 def serve(port: int) -> None:

@@ -15,6 +15,8 @@ CONTRIBUTIONS = "sentiment.contributions"  # per-topic batches (keyed by topic) 
 WINDOWS = "sentiment.windows"  # window states, keyed by topic
 LATE = "sentiment.late"  # texts that came after their window closed
 ALERTS = "alerts"  # rule findings on closed windows (name configurable: alerts.topic)
+DELIVERIES = "deliveries"  # every attempt to deliver an alert (delivery.topic)
+ALERTS_DEADLETTER = "alerts.deadletter"  # alerts whose last delivery attempt failed
 
 
 @dataclass(frozen=True)
@@ -27,10 +29,18 @@ class Topics:
     windows: faust.TopicT
     late: faust.TopicT
     alerts: faust.TopicT
+    deliveries: faust.TopicT
+    alerts_deadletter: faust.TopicT
     partitions: int
 
 
-def declare(app: faust.App, settings: PipelineSettings, alerts_topic: str = ALERTS) -> Topics:
+def declare(
+    app: faust.App,
+    settings: PipelineSettings,
+    alerts_topic: str = ALERTS,
+    deliveries_topic: str = DELIVERIES,
+    alerts_deadletter_topic: str = ALERTS_DEADLETTER,
+) -> Topics:
     """All topics carry bytes: the records encode themselves (stream/records.py). They are created
     with ``settings.partitions`` partitions when missing."""
 
@@ -52,6 +62,8 @@ def declare(app: faust.App, settings: PipelineSettings, alerts_topic: str = ALER
         windows=topic(settings.topic_prefix + WINDOWS),
         late=topic(settings.topic_prefix + LATE),
         alerts=topic(settings.topic_prefix + alerts_topic),
+        deliveries=topic(settings.topic_prefix + deliveries_topic),
+        alerts_deadletter=topic(settings.topic_prefix + alerts_deadletter_topic),
         partitions=settings.partitions,
     )
 

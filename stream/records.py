@@ -193,3 +193,43 @@ class Alert(_Json):
     z: float
     created_at: float
     evidence: dict[str, Any]
+
+
+@dataclass
+class Subscription(_Json):
+    """Who wants which alerts, and how they get them (stream/subscriptions.py checks the fields).
+
+    ``topics`` and ``rules`` empty mean all; topics may be patterns (``theme:*``). ``channel`` is
+    ``webhook`` (``target`` a URL, bodies signed with ``secret``) or ``kafka`` (``target`` a topic).
+    """
+
+    subscription_id: str
+    name: str
+    topics: list[str]
+    rules: list[str]
+    min_severity: str
+    kinds: list[str]
+    channel: str
+    target: str
+    secret: str
+    status: str  # active | paused | deleted
+    created_at: float
+    updated_at: float
+
+
+@dataclass
+class Delivery(_Json):
+    """One attempt to hand an alert to a subscriber (``deliveries`` topic and table)."""
+
+    delivery_id: str  # stable per (alert, subscription): receivers deduplicate on it
+    alert_id: str
+    subscription_id: str
+    channel: str
+    target: str
+    attempt: int
+    outcome: str  # delivered | retry | dead_letter | cancelled (subscription paused or deleted)
+    status_code: int  # HTTP status; 0 when there was no answer (or a Kafka target)
+    error: str
+    duration_ms: float
+    attempted_at: float
+    next_attempt_at: float  # 0 unless the outcome is retry

@@ -23,7 +23,7 @@ from stream.backoff import Backoff
 from stream.clickhouse import connect
 from stream.config import ClickHouseSettings
 from stream.logs import get_logger
-from stream.records import Alert, Event, LateRecord, Rejection, WindowRecord
+from stream.records import Alert, Delivery, Event, LateRecord, Rejection, WindowRecord
 
 log = get_logger(__name__)
 
@@ -102,6 +102,20 @@ ALERT_COLUMNS = (
 )
 
 
+def delivery_row(d: Delivery, version: int) -> tuple[Any, ...]:
+    return (
+        d.delivery_id, d.alert_id, d.subscription_id, d.channel, d.target, d.attempt, d.outcome,
+        d.status_code, d.error, d.duration_ms, _time(d.attempted_at), _time(d.next_attempt_at),
+        version,
+    )  # fmt: skip
+
+
+DELIVERY_COLUMNS = (
+    "delivery_id, alert_id, subscription_id, channel, target, attempt, outcome, status_code, "
+    "error, duration_ms, attempted_at, next_attempt_at, version"
+)
+
+
 @dataclass(frozen=True)
 class Table:
     name: str
@@ -118,6 +132,7 @@ TABLES = {
     "deadletter": Table("deadletter", DEADLETTER_COLUMNS, Rejection.from_json, deadletter_row),
     "late_events": Table("late_events", LATE_COLUMNS, LateRecord.from_json, late_row),
     "alerts": Table("alerts", ALERT_COLUMNS, Alert.from_json, alert_row),
+    "deliveries": Table("deliveries", DELIVERY_COLUMNS, Delivery.from_json, delivery_row),
 }
 
 

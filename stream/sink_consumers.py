@@ -39,6 +39,7 @@ def register(
         "deadletter": topics.deadletter,
         "late_events": topics.late,
         "alerts": topics.alerts,
+        "deliveries": topics.deliveries,
     }
 
     @app.task  # type: ignore[untyped-decorator]

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import faust
 
-from stream import alert_agent, ingest_agent, score_agent, sink_consumers, window_agent
+from stream import (
+    alert_agent,
+    delivery_agent,
+    ingest_agent,
+    score_agent,
+    sink_consumers,
+    window_agent,
+)
 from stream.app import create_app
 from stream.config import Settings
 from stream.pipeline_topics import Topics, declare
@@ -26,11 +33,24 @@ def build(settings: Settings, *, datadir: Path | None = None) -> tuple[faust.App
         broker_commit_every=1_000,
         broker_commit_interval=1.0,
     )
-    topics = declare(app, p, settings.alerts.topic)
+    topics = declare(
+        app, p, settings.alerts.topic, settings.delivery.topic, settings.delivery.deadletter_topic
+    )
     ingest_agent.register(app, topics, p)
     progress = score_agent.register(app, topics, p, settings.triton)
     window_agent.register(app, topics, p, progress.wall)
     if settings.alerts.enabled:
         alert_agent.register(app, topics.windows, topics.alerts, p, settings.alerts)
+    if settings.delivery.enabled:
+
+        @app.task  # type: ignore[untyped-decorator]
+        async def deliveries() -> None:
+            await delivery_agent.run(
+                settings,
+                topics.alerts.get_topic_name(),
+                topics.deliveries.get_topic_name(),
+                topics.alerts_deadletter.get_topic_name(),
+            )
+
     sink_consumers.register(app, topics, p, settings.kafka, settings.clickhouse)
     return app, topics
