@@ -26,11 +26,13 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from stream import clickhouse
 from stream.config import Settings
 from tests.integration.helpers import FINPULSE, ROOT, Served, run
+from tests.integration.kafka_admin import create_topic
+from tests.integration.webhook_receiver import Receiver
 
 TICKERS = ("ZQA", "ZQB", "ZQC", "ZQD")
 SENTENCES = (
@@ -342,11 +344,32 @@ CALM = (
 GRIM = "The company filed for bankruptcy after sales collapsed."
 
 
-def test_a_negative_surge_alerts_once_for_its_ticker_and_never_for_the_control(
-    pipeline: Pipeline,
-) -> None:
+def _subscribe(p: Pipeline, *args: str) -> dict[str, Any]:
+    out = run([*FINPULSE, "subscriptions", "add", "--json", *args], p.env).stdout
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+async def _read_topic(bootstrap: str, topic: str, want: int, timeout_s: float) -> list[Any]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap,
+                                auto_offset_reset="earliest")  # fmt: skip
+    await consumer.start()
+    values: list[Any] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(values) < want and time.monotonic() < deadline:
+            for messages in (await consumer.getmany(timeout_ms=1000)).values():
+                values += [json.loads(m.value) for m in messages]
+    finally:
+        await consumer.stop()
+    return values
+
+
+def test_a_negative_surge_alerts_once_and_reaches_its_subscribers(pipeline: Pipeline) -> None:
     """A back-fill (windows close on event time only): 15 minutes of ZQA and ZQB at the same calm
-    mix, then ZQA turns to bankruptcy news for three minutes and calms down again."""
+    mix, then ZQA turns to bankruptcy news for three minutes and calms down again. Exactly one
+    surge alert (and its resolution) for ZQA, nothing for ZQB; the alert reaches a webhook that
+    checks signatures, a webhook that is down at first (once it is up), a Kafka topic, and the
+    dead-letter path for a receiver that always fails; a paused subscription gets nothing."""
     p = pipeline
     p.env.update(
         {
@@ -354,9 +377,43 @@ def test_a_negative_surge_alerts_once_for_its_ticker_and_never_for_the_control(
             "FINPULSE_ALERTS_WINDOW_SECONDS": "60",
             "FINPULSE_ALERTS_WARMUP": "5",
             "FINPULSE_ALERTS_MIN_COUNT": "5",
+            # The window clock is the latest event time a partition saw: at a minute of event
+            # time a second, scoring batches finishing out of order skew it by seconds of wall
+            # time, minutes of event time. Windows wait one minute of event time for stragglers.
+            "FINPULSE_PIPELINE_LATENESS_S": "60",
+            "FINPULSE_DELIVERY_REFRESH_S": "1",
+            "FINPULSE_DELIVERY_MAX_ATTEMPTS": "8",
+            "FINPULSE_DELIVERY_BACKOFF_INITIAL_S": "1",
+            "FINPULSE_DELIVERY_BACKOFF_MAX_S": "4",
+            "FINPULSE_DELIVERY_TIMEOUT_S": "3",
         }
     )
+    bootstrap = p.settings.kafka.bootstrap
+    desk_topic = f"{p.database}.desk.alerts"
+    asyncio.run(create_topic(bootstrap, desk_topic, 1))
     p.start_worker("w1")
+    # Subscriptions made while the worker runs: it picks them up without a restart.
+    secret = "whsec_" + "s" * 30
+    up = Receiver(secret, _free_port()).start()
+    late = Receiver(secret, _free_port())  # down until the test sees a failed attempt
+    paused = Receiver(secret, _free_port()).start()
+    failing = Receiver(secret, _free_port(), status=503).start()
+    subs = {
+        "up": _subscribe(p, "--webhook", up.url, "--secret", secret, "-t", "ZQ*",
+                         "--rule", "negative_surge"),
+        "late": _subscribe(p, "--webhook", late.url, "--secret", secret, "-t", "ZQA"),
+        "paused": _subscribe(p, "--webhook", paused.url, "--secret", secret),
+        "failing": _subscribe(p, "--webhook", failing.url, "--secret", secret, "-t", "ZQA",
+                              "--kind", "alert"),
+        "kafka": _subscribe(p, "--kafka-topic", desk_topic, "-t", "ZQA"),
+    }  # fmt: skip
+    run([*FINPULSE, "subscriptions", "pause", subs["paused"]["subscription_id"]], p.env)
+    deadline = time.monotonic() + 120
+    log = p.logs / "w1.log"
+    while "delivery_started" not in log.read_text(errors="replace"):  # up: no backlog at start
+        assert p.workers[0].poll() is None and time.monotonic() < deadline, p.log_tail()
+        time.sleep(0.5)
+    time.sleep(2)  # two refreshes
     start = (time.time() // 60 - 30) * 60
     items = []
     for minute in range(16):
@@ -368,8 +425,9 @@ def test_a_negative_surge_alerts_once_for_its_ticker_and_never_for_the_control(
                 record = {"id": f"{ticker}-{minute}-{k}", "source": "newswire", "lang": "en",
                           "published_at": datetime.fromtimestamp(published, UTC).isoformat(),
                           "text": f"${ticker} {text}"}  # fmt: skip
-                items.append(Item(0.0, p.topics[0], None, json.dumps(record).encode(), "valid"))
-    asyncio.run(produce(p.settings.kafka.bootstrap, items, paced=False))
+                at = minute + k / 10  # a minute of event time a second: a steady back-fill
+                items.append(Item(at, p.topics[0], None, json.dumps(record).encode(), "valid"))
+    asyncio.run(produce(p.settings.kafka.bootstrap, items))
 
     deadline = time.monotonic() + 180
     rows: list[Any] = []
@@ -393,3 +451,46 @@ def test_a_negative_surge_alerts_once_for_its_ticker_and_never_for_the_control(
     assert evidence["z"] >= 3 and evidence["baseline"] < 0.5
     assert evidence["most_negative"] and all(i.startswith("newswire:ZQA-10-")
                                              for i in evidence["most_negative"])  # fmt: skip
+
+    ids = {s["subscription_id"]: name for name, s in subs.items()}
+
+    def deliveries() -> list[tuple[str, str, int]]:
+        rows = p.query("SELECT subscription_id, outcome, attempt FROM deliveries FINAL "
+                       "ORDER BY attempted_at, attempt")  # fmt: skip
+        return [(ids.get(sid, sid), outcome, attempt) for sid, outcome, attempt in rows]
+
+    try:
+        deadline = time.monotonic() + 120
+        while ("late", "retry", 1) not in deliveries():
+            assert time.monotonic() < deadline, f"no failed attempt for 'late': {deliveries()}"
+            time.sleep(0.5)
+        late.start()
+        deadline = time.monotonic() + 120
+        while len(late.received) < 2 or sum(d[1] == "dead_letter" for d in deliveries()) < 1:
+            assert time.monotonic() < deadline, f"{deliveries()}\n{p.log_tail()}"
+            time.sleep(1)
+    finally:
+        for r in (up, late, paused, failing):
+            r.stop()
+
+    def got(r: Receiver) -> list[tuple[str, str, str]]:
+        return [(b["alert"]["topic"], b["alert"]["rule"], b["alert"]["kind"]) for b in r.received]
+
+    expected = [("ZQA", "negative_surge", "alert"), ("ZQA", "negative_surge", "resolution")]
+    assert got(up) == expected and up.refused == 0
+    assert got(late) == expected and late.refused == 0
+    assert {b["delivery_id"] for b in up.received}.isdisjoint(
+        b["delivery_id"] for b in late.received
+    )
+    assert paused.received == [] and paused.refused == 0
+    assert "paused" not in {name for name, *_ in deliveries()}
+    desk = asyncio.run(_read_topic(bootstrap, desk_topic, 2, 30))
+    assert [(d["alert"]["topic"], d["alert"]["rule"], d["alert"]["kind"]) for d in desk] == expected
+    outcomes = Counter((name, outcome) for name, outcome, _ in deliveries())
+    assert outcomes[("up", "delivered")] == outcomes[("kafka", "delivered")] == 2
+    assert outcomes[("late", "delivered")] == 2 and outcomes[("late", "retry")] >= 1
+    assert outcomes[("failing", "retry")] == 7 and outcomes[("failing", "dead_letter")] == 1
+    dead = asyncio.run(_read_topic(bootstrap, f"{p.database}.alerts.deadletter", 1, 30))
+    assert [(d["subscription_id"], d["attempts"], d["alert"]["kind"]) for d in dead] == [
+        (subs["failing"]["subscription_id"], 8, "alert")
+    ] and dead[0]["reason"].startswith("HTTP 503")
