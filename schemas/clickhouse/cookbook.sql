@@ -124,3 +124,18 @@ FROM alerts FINAL
 WHERE created_at >= now() - INTERVAL 1 DAY
 ORDER BY created_at DESC
 LIMIT 50;
+
+-- name: delivery_health_per_subscription
+-- Per subscription over the last day: alerts delivered, retried attempts, dead-lettered, and how
+-- long a successful attempt took; with the latest error. A dead receiver shows at once.
+SELECT d.subscription_id, any(s.target) AS target, any(s.status) AS status,
+    countIf(outcome = 'delivered') AS delivered, countIf(outcome = 'retry') AS retries,
+    countIf(outcome = 'dead_letter') AS dead_lettered,
+    round(quantileIf(0.5)(duration_ms, outcome = 'delivered'), 1) AS p50_ms,
+    argMax(error, attempted_at) AS last_error
+FROM deliveries AS d FINAL
+LEFT JOIN (SELECT subscription_id, target, status FROM subscriptions FINAL) AS s
+    USING subscription_id
+WHERE attempted_at >= now() - INTERVAL 1 DAY
+GROUP BY d.subscription_id
+ORDER BY dead_lettered DESC, retries DESC;

@@ -121,7 +121,7 @@ def test_every_cookbook_query_runs_and_finds_the_sample_rows(
     import time
 
     from stream.cookbook import load_cookbook
-    from stream.records import Alert, Event, LateRecord, Rejection, WindowRecord
+    from stream.records import Alert, Delivery, Event, LateRecord, Rejection, WindowRecord
     from stream.sink import TABLES
 
     _, client = database
@@ -163,7 +163,13 @@ def test_every_cookbook_query_runs_and_finds_the_sample_rows(
                 {"most_negative": ["x:1", "x:2"]},
             ).to_json()
         ],
-    }
+        "deliveries": [
+            Delivery("d1", "a1", "sub_1", "webhook", "https://x.test/", attempt, outcome, code,
+                     error, 12.5, now - 10 + attempt, 0.0).to_json()
+            for attempt, outcome, code, error in ((1, "retry", 503, "HTTP 503"),
+                                                  (2, "delivered", 204, ""))
+        ],
+    }  # fmt: skip
     for table, values in rows.items():
         spec = TABLES[table]
         client.execute(
