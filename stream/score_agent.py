@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections import defaultdict
 from typing import Any
 
@@ -31,21 +32,52 @@ BACKOFF = Backoff(initial_s=1.0, maximum_s=30.0)
 
 
 class Progress:
-    """Wall time up to which scoring has caught up: now, or the start of the oldest batch still
-    being scored. The window timer uses it, so a Triton outage holds windows open instead of
-    turning the backlog into late records."""
+    """How far this worker's scoring has got, in wall time and in event time.
 
-    def __init__(self) -> None:
+    ``wall``: now, or the start of the oldest batch still being scored; the window timer uses
+    it, so a Triton outage holds windows open instead of turning the backlog into late records.
+
+    ``watermark``: the event time below which this worker has sent every text it read: the
+    lowest of the latest event time read from each partition of ``text.enriched`` that is still
+    busy (read from within ``idle_s``) and the oldest text of each batch in flight. Every
+    contribution carries it, so the windows close on the slowest upstream partition, not the
+    fastest: in a back-fill read at full speed the partitions run minutes apart in event time.
+    """
+
+    def __init__(self, idle_s: float) -> None:
+        self.idle_s = idle_s
+        self.source = uuid.uuid4().hex[:12]  # names this worker's watermarks
         self.busy: dict[int, float] = {}
+        self.in_flight: dict[int, float] = {}  # actor -> oldest event time of its batch
+        self.read: dict[int, tuple[float, float]] = {}  # partition -> (latest event time, wall)
 
     def wall(self, now: float) -> float:
         return min([now, *self.busy.values()])
+
+    def started(self, actor: int, partitions: list[int], times: list[float], now: float) -> None:
+        self.busy[actor] = now
+        if times:
+            self.in_flight[actor] = min(times)
+        for partition, t in zip(partitions, times, strict=True):
+            latest = self.read.get(partition, (t, now))[0]
+            self.read[partition] = (max(latest, t), now)
+
+    def finished(self, actor: int) -> None:
+        self.busy.pop(actor, None)
+        self.in_flight.pop(actor, None)
+
+    def watermark(self, now: float) -> float:
+        active = [t for t, seen in self.read.values() if now - seen < self.idle_s]
+        marks = active + list(self.in_flight.values())
+        if marks:
+            return min(marks)
+        return max((t for t, _ in self.read.values()), default=0.0)
 
 
 def register(
     app: faust.App, topics: Topics, settings: PipelineSettings, triton: TritonSettings
 ) -> Progress:
-    progress = Progress()
+    progress = Progress(settings.idle_close_s)
     covered = {code.strip() for code in settings.model_languages.split(",") if code.strip()}
     stories = StoryCache(settings.dedupe_horizon_s)
 
@@ -65,12 +97,14 @@ def register(
             on_retry=on_retry,
         )
         actor = id(stream)
-        async for values in stream.take(settings.score_batch, settings.score_within_s):
+        take = stream.take_events  # type: ignore[attr-defined]  # not in StreamT, on Stream
+        async for taken in take(settings.score_batch, settings.score_within_s):
             started = time.perf_counter()
-            progress.busy[actor] = time.time()
+            events = [Event.from_json(e.value) for e in taken]
+            progress.started(actor, [e.message.partition for e in taken],
+                             [e.published_at for e in events], time.time())  # fmt: skip
             kept: list[Event] = []
-            for value in values:
-                event = Event.from_json(value)
+            for event in events:
                 seen = stories.get(event.content_hash)
                 verdict = judge(seen, event, horizon_s=settings.dedupe_horizon_s)
                 metrics.RECORDS.labels("dedupe", verdict).inc()
@@ -103,13 +137,15 @@ def register(
                 )
                 for topic in event.topics:
                     by_topic[topic].append(contribution.__dict__)
+            # Taken with this batch still in flight: conservative, and true for every message.
+            watermark = progress.watermark(time.time())
             for topic, items in by_topic.items():
                 await topics.contributions.send(
                     key=topic.encode(),
                     partition=partition_for(topic, topics.partitions),
-                    value=TopicBatch(topic, items).to_json(),
+                    value=TopicBatch(topic, items, progress.source, watermark).to_json(),
                 )
-            del progress.busy[actor]
+            progress.finished(actor)
             metrics.BATCH_SECONDS.labels("score").observe(time.perf_counter() - started)
 
     return progress

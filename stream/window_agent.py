@@ -57,10 +57,23 @@ def register(
         schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="json"),
     )
     states: dict[str, TopicWindows] | None = None
-    # Per partition of the contributions topic: the latest event time seen (the partition's
-    # event-time clock) and the wall time of its latest batch (to tell a stream that stopped).
+    # Per partition of the contributions topic: the latest event time seen, the wall time of its
+    # latest batch (to tell a stream that stopped), and each scoring worker's watermark with the
+    # wall time it came (a worker quiet for idle_close_s no longer holds the clock back).
     event_clock: dict[int, float] = {}
     last_batch: dict[int, float] = {}
+    marks: dict[int, dict[str, tuple[float, float]]] = {}
+
+    def clock_of(partition: int, now: float) -> float:
+        """The partition's event-time clock: the lowest watermark of the scoring workers still
+        sending; the latest event time seen once none is (or from senders without one)."""
+        active = [
+            mark
+            for mark, seen in marks.get(partition, {}).values()
+            if now - seen < settings.idle_close_s
+        ]
+        return min(active) if active else event_clock.get(partition, 0.0)
+
     started = 0.0  # when this worker's agent first ran (set below)
 
     def build(topic: str, panes: dict[int, Pane], closed_until: float) -> TopicWindows:
@@ -93,6 +106,10 @@ def register(
         touched: set[int] = set()
         now = time.time()
         last_batch[partition] = now
+        if batch.source:
+            senders = marks.setdefault(partition, {})
+            previous = senders.get(batch.source, (0.0, now))[0]
+            senders[batch.source] = (max(previous, batch.watermark), now)
         for c in batch.contributions():
             event_clock[partition] = max(event_clock.get(partition, 0.0), c.published_at)
             outcome, pane = tw.add(c)
@@ -109,7 +126,7 @@ def register(
 
     async def on_tick(partition: int, tick: Tick) -> None:
         now = time.time()
-        clock = event_clock.get(partition, 0.0)
+        clock = clock_of(partition, now)
         # A partition that has had no text for idle_close_s closes by wall time, so the last
         # windows of a stream that stops are emitted. The tick's wall time is held back while a
         # scoring batch is stuck (Triton down), and a restarted worker waits idle_close_s first,

@@ -377,10 +377,6 @@ def test_a_negative_surge_alerts_once_and_reaches_its_subscribers(pipeline: Pipe
             "FINPULSE_ALERTS_WINDOW_SECONDS": "60",
             "FINPULSE_ALERTS_WARMUP": "5",
             "FINPULSE_ALERTS_MIN_COUNT": "5",
-            # The window clock is the latest event time a partition saw: at a minute of event
-            # time a second, scoring batches finishing out of order skew it by seconds of wall
-            # time, minutes of event time. Windows wait one minute of event time for stragglers.
-            "FINPULSE_PIPELINE_LATENESS_S": "60",
             "FINPULSE_DELIVERY_REFRESH_S": "1",
             "FINPULSE_DELIVERY_MAX_ATTEMPTS": "8",
             "FINPULSE_DELIVERY_BACKOFF_INITIAL_S": "1",
@@ -425,9 +421,10 @@ def test_a_negative_surge_alerts_once_and_reaches_its_subscribers(pipeline: Pipe
                 record = {"id": f"{ticker}-{minute}-{k}", "source": "newswire", "lang": "en",
                           "published_at": datetime.fromtimestamp(published, UTC).isoformat(),
                           "text": f"${ticker} {text}"}  # fmt: skip
-                at = minute + k / 10  # a minute of event time a second: a steady back-fill
-                items.append(Item(at, p.topics[0], None, json.dumps(record).encode(), "valid"))
-    asyncio.run(produce(p.settings.kafka.bootstrap, items))
+                items.append(Item(0.0, p.topics[0], None, json.dumps(record).encode(), "valid"))
+    # All at once: the partitions of text.enriched run minutes apart in event time, and the
+    # windows must close behind the slowest (the scoring watermark), losing no text as late.
+    asyncio.run(produce(p.settings.kafka.bootstrap, items, paced=False))
 
     deadline = time.monotonic() + 180
     rows: list[Any] = []
@@ -440,6 +437,12 @@ def test_a_negative_surge_alerts_once_and_reaches_its_subscribers(pipeline: Pipe
         if any(r[:3] == ("ZQA", "negative_surge", "resolution") for r in rows):
             break
         time.sleep(2)
+    [(n_late,)] = p.query("SELECT count() FROM late_events FINAL")
+    assert n_late == 0, "windows closed ahead of the slowest partition"
+    counts = p.query("SELECT DISTINCT n FROM sentiment_windows FINAL WHERE final = 1 AND "
+                     f"window_seconds = 60 AND topic IN ('ZQA', 'ZQB') AND "
+                     f"window_start < {int(start) + 840}")  # fmt: skip
+    assert counts == [(len(CALM),)], counts
     surge = [r for r in rows if r[1] == "negative_surge"]
     assert [(r[0], r[2], r[4]) for r in surge] == [
         ("ZQA", "alert", int(start) + 600),

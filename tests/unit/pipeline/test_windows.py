@@ -171,3 +171,23 @@ def test_windows_carry_the_most_negative_texts() -> None:
     assert minute.most_negative == ["src:3", "src:0", "src:7", "src:6", "src:5"]
     two = next(w for w in closed if (w.window_seconds, w.window_start) == (120, T0))
     assert two.most_negative[:2] == ["src:20", "src:3"] and len(two.most_negative) == 5
+
+
+def test_the_scoring_watermark_waits_for_the_slowest_partition_and_batch() -> None:
+    from stream.score_agent import Progress
+
+    p = Progress(idle_s=10)
+    # A back-fill: partition 0 is read up to minute 15 while partition 1 is still at minute 3.
+    p.started(1, [0, 0, 1], [T0 + 900, T0 + 840, T0 + 180], now=100.0)
+    assert p.watermark(100.0) == T0 + 180  # the batch in flight and partition 1 hold it
+    p.finished(1)
+    assert p.watermark(100.5) == T0 + 180  # partition 1 is behind
+    p.started(2, [1], [T0 + 600], now=101.0)
+    assert p.watermark(101.0) == T0 + 600
+    p.finished(2)
+    assert p.watermark(101.0) == T0 + 600
+    # Partition 1 goes quiet (its part of the stream ended): it holds nothing back any more.
+    assert p.watermark(112.0) == T0 + 900
+    assert p.wall(112.0) == 112.0
+    p.started(3, [0], [T0 + 950], now=113.0)
+    assert p.wall(200.0) == 113.0  # a stuck batch holds the wall clock
