@@ -394,6 +394,7 @@ def test_a_negative_surge_alerts_once_and_reaches_its_subscribers(pipeline: Pipe
     late = Receiver(secret, _free_port())  # down until the test sees a failed attempt
     paused = Receiver(secret, _free_port()).start()
     failing = Receiver(secret, _free_port(), status=503).start()
+    slow = Receiver(secret, _free_port(), delay_s=30).start()  # never within the 3 s timeout
     subs = {
         "up": _subscribe(p, "--webhook", up.url, "--secret", secret, "-t", "ZQ*",
                          "--rule", "negative_surge"),
@@ -402,6 +403,7 @@ def test_a_negative_surge_alerts_once_and_reaches_its_subscribers(pipeline: Pipe
         "failing": _subscribe(p, "--webhook", failing.url, "--secret", secret, "-t", "ZQA",
                               "--kind", "alert"),
         "kafka": _subscribe(p, "--kafka-topic", desk_topic, "-t", "ZQA"),
+        "slow": _subscribe(p, "--webhook", slow.url, "--secret", secret, "-t", "ZQA"),
     }  # fmt: skip
     run([*FINPULSE, "subscriptions", "pause", subs["paused"]["subscription_id"]], p.env)
     deadline = time.monotonic() + 120
@@ -473,7 +475,7 @@ def test_a_negative_surge_alerts_once_and_reaches_its_subscribers(pipeline: Pipe
             assert time.monotonic() < deadline, f"{deliveries()}\n{p.log_tail()}"
             time.sleep(1)
     finally:
-        for r in (up, late, paused, failing):
+        for r in (up, late, paused, failing, slow):
             r.stop()
 
     def got(r: Receiver) -> list[tuple[str, str, str]]:
@@ -493,6 +495,11 @@ def test_a_negative_surge_alerts_once_and_reaches_its_subscribers(pipeline: Pipe
     assert outcomes[("up", "delivered")] == outcomes[("kafka", "delivered")] == 2
     assert outcomes[("late", "delivered")] == 2 and outcomes[("late", "retry")] >= 1
     assert outcomes[("failing", "retry")] == 7 and outcomes[("failing", "dead_letter")] == 1
+    # The slow receiver's alerts time out and wait for retries; nobody else waited for it.
+    assert outcomes[("slow", "retry")] >= 1 and outcomes[("slow", "delivered")] == 0
+    errors = p.query("SELECT DISTINCT error FROM deliveries FINAL WHERE subscription_id = "
+                     f"'{subs['slow']['subscription_id']}'")  # fmt: skip
+    assert errors == [("no answer within 3 s",)], errors
     dead = asyncio.run(_read_topic(bootstrap, f"{p.database}.alerts.deadletter", 1, 30))
     assert [(d["subscription_id"], d["attempts"], d["alert"]["kind"]) for d in dead] == [
         (subs["failing"]["subscription_id"], 8, "alert")

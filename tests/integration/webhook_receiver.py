@@ -13,10 +13,11 @@ from typing import Any
 
 
 class Receiver:
-    def __init__(self, secret: str, port: int, status: int = 204) -> None:
+    def __init__(self, secret: str, port: int, status: int = 204, delay_s: float = 0.0) -> None:
         self.secret = secret
         self.port = port
         self.status = status
+        self.delay_s = delay_s  # a slow receiver: answers after this long
         self.received: list[dict[str, Any]] = []  # bodies whose signature was right
         self.refused = 0
         self._server: ThreadingHTTPServer | None = None
@@ -31,6 +32,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(receiver.delay_s)
                 ts = self.headers.get("X-Finpulse-Timestamp", "")
                 mac = hmac.new(receiver.secret.encode(), ts.encode() + b"." + body, hashlib.sha256)
                 given = self.headers.get("X-Finpulse-Signature", "")
