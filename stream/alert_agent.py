@@ -18,6 +18,7 @@ import faust
 
 from stream import metrics
 from stream.alert_rules import RULES, Decision, Rule, RuleSettings, RuleState, evaluate
+from stream.app import json_table
 from stream.config import AlertSettings, PipelineSettings
 from stream.logs import get_logger
 from stream.records import Alert, WindowRecord
@@ -85,13 +86,7 @@ def register(
     settings: AlertSettings,
 ) -> None:
     rules: list[Rule] = [r for r in RULES if r in {x.strip() for x in settings.rules.split(",")}]
-    state = app.Table(
-        "alert-state",
-        default=None,
-        partitions=pipeline.partitions,
-        key_type=str,
-        schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="json"),
-    )
+    state = json_table(app, "alert-state", pipeline.partitions)
 
     @app.agent(windows, name="alerts")
     async def judge(stream: faust.StreamT[bytes]) -> None:

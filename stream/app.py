@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import faust
+from faust.types import TableT
 
 from stream import kafka_compat
 from stream.config import KafkaSettings
@@ -28,3 +29,15 @@ def create_app(app_id: str, kafka: KafkaSettings, **options: Any) -> faust.App:
     # (effectively-once comes from idempotent keys downstream, see README.md).
     options.setdefault("producer_acks", -1)
     return faust.App(app_id, broker=broker_url(kafka), **options)
+
+
+def json_table(app: faust.App, name: str, partitions: int) -> TableT[str, Any]:
+    """A changelogged state table keyed by plain strings, with JSON values (our records' dicts);
+    ``None`` for a missing key. Partitioned like the topics it is updated from."""
+    return app.Table(
+        name,
+        default=None,
+        partitions=partitions,
+        key_type=str,
+        schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="json"),
+    )

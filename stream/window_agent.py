@@ -17,6 +17,7 @@ from typing import Any
 import faust
 
 from stream import metrics
+from stream.app import json_table
 from stream.config import PipelineSettings
 from stream.logs import get_logger
 from stream.pipeline_topics import Topics, partition_for
@@ -49,13 +50,7 @@ def register(
 ) -> None:
     """``wall(now)``: the wall time the timer may close windows by (see score_agent.Progress)."""
     specs = parse_specs(settings.windows)
-    table = app.Table(
-        "window-panes",
-        default=None,
-        partitions=settings.partitions,
-        key_type=str,
-        schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="json"),
-    )
+    table = json_table(app, "window-panes", settings.partitions)
     states: dict[str, TopicWindows] | None = None
     # Per partition of the contributions topic: the latest event time seen, the wall time of its
     # latest batch (to tell a stream that stopped), and each scoring worker's watermark with the
