@@ -125,18 +125,21 @@ class Deliverer:
         self.deadletter_topic = deadletter_topic
         self.backoff = Backoff(self.settings.backoff_initial_s, self.settings.backoff_max_s)
         self.queues: dict[str, asyncio.Queue[Job]] = {}
-        self.tasks: list[asyncio.Task[None]] = []
+        # One sender per subscriber for the worker's life; refusals end and leave the set.
+        self.tasks: set[asyncio.Task[None]] = set()
 
     def submit(self, job: Job) -> None:
         queue = self.queues.get(job.subscription_id)
         if queue is None:
             queue = self.queues[job.subscription_id] = asyncio.Queue(self.settings.backlog)
-            self.tasks.append(asyncio.create_task(self._sender(queue)))
+            self.tasks.add(asyncio.create_task(self._sender(queue)))
         try:
             queue.put_nowait(job)
         except asyncio.QueueFull:
             reason = f"backlog full: {self.settings.backlog} alerts wait for this subscriber"
-            self.tasks.append(asyncio.create_task(self._refuse(job, reason)))
+            refusal = asyncio.create_task(self._refuse(job, reason))
+            self.tasks.add(refusal)
+            refusal.add_done_callback(self.tasks.discard)
             return
         metrics.DELIVERY_BACKLOG.inc()
 
@@ -194,6 +197,7 @@ class Deliverer:
         sub = self.view.by_id.get(job.subscription_id)
         await self._record(job, sub, 0, "dead_letter", reason)
         await self._dead_letter(job, reason, 0)
+        self.settled.add(job.delivery_id)
         self.tracker.done(job.partition, job.offset)
 
     async def _record(
@@ -246,9 +250,10 @@ class Deliverer:
         )
 
     async def close(self) -> None:
-        for task in self.tasks:
+        tasks = list(self.tasks)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
