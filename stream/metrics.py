@@ -25,6 +25,13 @@ LAG_SECONDS = Histogram(
 )
 SCORING_RETRIES = Counter("finpulse_scoring_retries_total", "Triton calls retried after an error")
 SCORING_UP = Gauge("finpulse_scoring_up", "1 while Triton answers, 0 during an outage")
+SCORING_WATERMARK = Gauge(
+    "finpulse_scoring_watermark_seconds",
+    "Event time (unix s) below which this worker has scored every text it read",
+)
+SCORING_BEHIND = Gauge(
+    "finpulse_scoring_partitions_behind", "Assigned text.enriched partitions with records waiting"
+)
 SINK_ROWS = Counter("finpulse_sink_rows_total", "Rows written to ClickHouse", ["table"])
 SINK_RETRIES = Counter("finpulse_sink_retries_total", "ClickHouse inserts retried", ["table"])
 WINDOWS = Counter("finpulse_windows_emitted_total", "Window states emitted", ["final"])

@@ -17,6 +17,7 @@ from collections import defaultdict
 from typing import Any
 
 import faust
+from faust.types import TP
 
 from stream import metrics
 from stream.backoff import Backoff
@@ -29,6 +30,7 @@ from stream.scoring import ScoringError, Sentiment, TritonScorer
 
 log = get_logger(__name__)
 BACKOFF = Backoff(initial_s=1.0, maximum_s=30.0)
+WATCH_BACKLOG_S = 0.2
 
 
 class Progress:
@@ -39,9 +41,11 @@ class Progress:
 
     ``watermark``: the event time below which this worker has sent every text it read: the
     lowest of the latest event time read from each partition of ``text.enriched`` that is still
-    busy (read from within ``idle_s``) and the oldest text of each batch in flight. Every
-    contribution carries it, so the windows close on the slowest upstream partition, not the
-    fastest: in a back-fill read at full speed the partitions run minutes apart in event time.
+    busy (read from within ``idle_s``, or with records not taken yet) and the oldest text of each
+    batch in flight; a partition with records waiting that this worker has not read at all holds
+    it at 0 (nothing is known of it). Every contribution carries it, so the windows close on the
+    slowest upstream partition, not the fastest: in a back-fill read at full speed the partitions
+    run minutes apart in event time, and the first to be read may be far ahead of the others.
     """
 
     def __init__(self, idle_s: float) -> None:
@@ -50,28 +54,81 @@ class Progress:
         self.busy: dict[int, float] = {}
         self.in_flight: dict[int, float] = {}  # actor -> oldest event time of its batch
         self.read: dict[int, tuple[float, float]] = {}  # partition -> (latest event time, wall)
+        self.next_offset: dict[int, int] = {}  # partition -> offset after the last one taken
+        self.behind: set[int] = set()  # partitions with records not taken yet
 
     def wall(self, now: float) -> float:
         return min([now, *self.busy.values()])
 
-    def started(self, actor: int, partitions: list[int], times: list[float], now: float) -> None:
+    def assigned(self, partitions: set[int]) -> None:
+        """A rebalance: reading restarts from the committed offsets of ``partitions``."""
+        self.read = {p: v for p, v in self.read.items() if p in partitions}
+        self.next_offset.clear()
+        self.behind.clear()
+
+    def started(
+        self, actor: int, taken: list[tuple[int, int]], times: list[float], now: float
+    ) -> None:
+        """A batch of ``taken`` (partition, offset) with event ``times`` goes to scoring."""
         self.busy[actor] = now
         if times:
             self.in_flight[actor] = min(times)
-        for partition, t in zip(partitions, times, strict=True):
+        for (partition, offset), t in zip(taken, times, strict=True):
             latest = self.read.get(partition, (t, now))[0]
             self.read[partition] = (max(latest, t), now)
+            self.next_offset[partition] = max(self.next_offset.get(partition, 0), offset + 1)
 
     def finished(self, actor: int) -> None:
         self.busy.pop(actor, None)
         self.in_flight.pop(actor, None)
 
+    def observe(self, partition: int, highwater: int | None, start: int | None) -> None:
+        """Whether ``partition`` has records not taken yet: its high watermark (from the last
+        fetch) past the offset after the last record taken or, before any was, past ``start``
+        (where this worker began reading it). Unknown offsets claim nothing."""
+        taken = self.next_offset.get(partition, start)
+        if highwater is not None and taken is not None and highwater > taken:
+            self.behind.add(partition)
+        else:
+            self.behind.discard(partition)
+
     def watermark(self, now: float) -> float:
-        active = [t for t, seen in self.read.values() if now - seen < self.idle_s]
-        marks = active + list(self.in_flight.values())
+        marks = [
+            t for p, (t, seen) in self.read.items() if now - seen < self.idle_s or p in self.behind
+        ]
+        marks += [0.0 for p in self.behind if p not in self.read]
+        marks += self.in_flight.values()
         if marks:
             return min(marks)
         return max((t for t, _ in self.read.values()), default=0.0)
+
+
+async def watch_backlog(app: faust.App, topic: str, progress: Progress) -> None:
+    """Tell ``progress`` which assigned partitions of ``topic`` have records not taken yet, from
+    the consumer's high watermarks (updated by every fetch, so no request to the broker)."""
+    consumer = app.consumer
+    starts: dict[int, int | None] = {}
+    assignment: set[int] = set()
+    while True:
+        try:
+            current = {tp.partition for tp in consumer.assignment() if tp.topic == topic}
+        except Exception:  # the consumer is not started yet
+            current = set()
+        if current != assignment:
+            assignment, starts = current, {}
+            progress.assigned(current)
+        for partition in sorted(current):
+            tp = TP(topic, partition)
+            try:
+                if partition not in starts:
+                    starts[partition] = await consumer.position(tp)
+                highwater = consumer.highwater(tp)
+            except Exception:  # mid-rebalance: the next round sees the new set
+                break
+            progress.observe(partition, highwater, starts[partition])
+        metrics.SCORING_BEHIND.set(len(progress.behind))
+        metrics.SCORING_WATERMARK.set(progress.watermark(time.time()))
+        await asyncio.sleep(WATCH_BACKLOG_S)
 
 
 def register(
@@ -101,7 +158,7 @@ def register(
         async for taken in take(settings.score_batch, settings.score_within_s):
             started = time.perf_counter()
             events = [Event.from_json(e.value) for e in taken]
-            progress.started(actor, [e.message.partition for e in taken],
+            progress.started(actor, [(e.message.partition, e.message.offset) for e in taken],
                              [e.published_at for e in events], time.time())  # fmt: skip
             kept: list[Event] = []
             for event in events:
@@ -147,6 +204,10 @@ def register(
                 )
             progress.finished(actor)
             metrics.BATCH_SECONDS.labels("score").observe(time.perf_counter() - started)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def backlog() -> None:
+        await watch_backlog(app, topics.enriched.get_topic_name(), progress)
 
     return progress
 
