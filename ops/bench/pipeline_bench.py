@@ -9,7 +9,9 @@ Rows, all on the same texts, in one run:
   row being visible in ClickHouse (polled every 100 ms), p50 and p99.
 - faust stages, no model: the same worker with scoring off (ingest, dedupe, windows, sinks).
 - plain aiokafka: consume each record and produce it to another topic. Ratio: faust over it.
-Throughputs are medians of --repeats runs.
+Throughputs are medians of --repeats runs. A second table says where the CPU went in the model
+server and pipeline runs: CPU milliseconds per text by process (from /proc), so a ratio below 1
+can be told apart into the model's own cost and what the stream adds around it.
 """
 
 from __future__ import annotations
@@ -120,6 +122,47 @@ async def send_all(bootstrap: str, topic: str, batch: list[tuple[bytes, bytes]],
     return sent
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PROCESS_GROUPS = ("triton + model", "worker (faust)", "broker", "clickhouse", "bench client",
+                  "other")  # fmt: skip
+
+
+def process_group(pid: int, comm: str, cmdline: str) -> str:
+    if pid == os.getpid():
+        return "bench client"
+    if comm.startswith(("tritonserver", "triton_python")):
+        return "triton + model"
+    if "stream.cli worker" in cmdline or "finpulse worker" in cmdline:
+        return "worker (faust)"
+    if comm.startswith("tansu") or comm in ("kafka", "redpanda"):
+        return "broker"
+    if comm.startswith("clickhouse"):
+        return "clickhouse"
+    return "other"
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the processes alive now, by group."""
+    totals = dict.fromkeys(PROCESS_GROUPS, 0.0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+        totals[process_group(int(entry.name), comm, cmdline)] += used
+    return totals
+
+
+def cpu_per_text(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
+    return {k: (after[k] - before[k]) * 1000 / n for k in PROCESS_GROUPS}
+
+
 def count_rows(client: Any, tag: str) -> int:
     [(n,)] = client.execute(
         "SELECT uniqExact(event_id) FROM events WHERE event_id LIKE %(p)s", {"p": f"bench:{tag}-%"}
@@ -226,15 +269,19 @@ def main(argv: list[str]) -> None:
     settings = load_settings()
 
     model_rates = []
+    before = cpu_seconds()
     for _ in range(args.repeats):
         model_rates.append(asyncio.run(model_alone(next(chunks))))
+    model_cpu = cpu_per_text(before, cpu_seconds(), args.repeats * (per_run + 128))
     model_rate = statistics.median(model_rates)
     print(f"model server alone: {model_rate:.0f} texts/s", flush=True)
 
     worker = start_worker(f"bench{run_id}m", score=True, logs=logs)
     try:
         drain(worker, texts[:64], "warm")
+        before = cpu_seconds()
         pipeline_rates = [drain(worker, next(chunks), f"run{i}") for i in range(args.repeats)]
+        pipeline_cpu = cpu_per_text(before, cpu_seconds(), args.repeats * per_run)
         pipeline_rate = statistics.median(pipeline_rates)
         print(f"pipeline end to end: {pipeline_rate:.0f} events/s", flush=True)
         lat = latency(worker, next(chunks), pipeline_rate / 2, args.latency_seconds)
@@ -275,6 +322,15 @@ def main(argv: list[str]) -> None:
             f"{ratio:6.2f}" if ratio is not None else f"{'':>6}",
         ]
         print(f"{name:<58} {' '.join(cells)}")
+    print(f"\nCPU ms per text, by process ({os.cpu_count()} CPUs)")
+    print(f"{'process':<18} {'model server alone':>19} {'pipeline':>9}")
+    for group in (*PROCESS_GROUPS, "total"):
+        a, b = (
+            (sum(model_cpu.values()), sum(pipeline_cpu.values()))
+            if group == "total"
+            else (model_cpu[group], pipeline_cpu[group])
+        )
+        print(f"{group:<18} {a:19.2f} {b:9.2f}")
     runs = {"model": model_rates, "pipeline": pipeline_rates, "faust": faust_rates,
             "aiokafka": plain_rates}  # fmt: skip
     print(f"\n{per_run} events a run, median of {args.repeats} runs; ratios: pipeline over model "
@@ -282,7 +338,12 @@ def main(argv: list[str]) -> None:
     print("runs (events/s): " + "; ".join(f"{k} {[round(r) for r in v]}" for k, v in runs.items()))
     if args.json:
         keys = ("row", "events_s", "p50_ms", "p99_ms", "ratio")
-        args.json.write_text(json.dumps([dict(zip(keys, r, strict=True)) for r in rows], indent=2))
+        report = {
+            "rows": [dict(zip(keys, r, strict=True)) for r in rows],
+            "runs": runs,
+            "cpu_ms_per_text": {"model_server_alone": model_cpu, "pipeline": pipeline_cpu},
+        }
+        args.json.write_text(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":
