@@ -46,6 +46,11 @@ class KafkaSettings(_Section):
     highwater_from_fetch: bool = False
     session_timeout_s: float = 6.0
     heartbeat_interval_s: float = 2.0
+    producer_linger_ms: float = Field(
+        5.0,
+        ge=0,
+        description="how long the worker's producer waits to batch records into one request",
+    )
 
 
 class ClickHouseSettings(_Section):
