@@ -237,6 +237,9 @@ def model_train(
         int, typer.Option(help="Leave PhraseBank sentences below this agreement out of training.")
     ] = 66,
     label_smoothing: Annotated[float, typer.Option(min=0, max=0.5)] = 0.1,
+    pooling: Annotated[
+        str, typer.Option(help="Sentence vector for the head: mean (of tokens) or cls (pooler).")
+    ] = "mean",
     seed: int = 13,
     datasets: Annotated[
         str, typer.Option(help="Comma-separated: phrasebank, tweets.")
@@ -247,8 +250,11 @@ def model_train(
 ) -> None:
     """Fine-tune all-MiniLM-L6-v2 into the 3-class financial sentiment model."""
     from stream.sentiment.metrics import format_metrics
+    from stream.sentiment.network import POOLINGS
     from stream.sentiment.train import TrainConfig, train
 
+    if pooling not in POOLINGS:
+        raise typer.BadParameter(f"one of {', '.join(POOLINGS)}", param_hint="--pooling")
     try:
         result = train(
             TrainConfig(
@@ -260,6 +266,7 @@ def model_train(
                 max_length=max_length,
                 min_agreement=min_agreement,
                 label_smoothing=label_smoothing,
+                pooling=pooling,
                 seed=seed,
                 datasets=tuple(d.strip() for d in datasets.split(",") if d.strip()),
                 max_train_examples=max_train_examples,

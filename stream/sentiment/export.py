@@ -100,10 +100,12 @@ parameters [
 
 def export_onnx(model_dir: Path, out: Path) -> None:
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
+
+    from stream.sentiment import network
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval()
+    model = network.load(model_dir).eval()
     sample = tokenizer(
         ["Profit rose 40 %", "The company filed for bankruptcy ."],
         padding=True,

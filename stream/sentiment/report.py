@@ -88,6 +88,7 @@ Because of the PhraseBank licence, a model trained on it is for non-commercial u
 
 | setting | value |
 | --- | --- |
+| head | linear on the {cfg.get("pooling", "cls")} sentence vector (mean: masked mean of tokens) |
 | epochs | {cfg["epochs"]} (the last epoch's weights are kept) |
 | learning rate | {cfg["learning_rate"]}, warm-up {cfg["warmup_fraction"]:.0%}, then linear decay |
 | batch | {cfg["batch_size"]} |

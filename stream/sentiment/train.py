@@ -25,9 +25,10 @@ import numpy as np
 import numpy.typing as npt
 import torch
 from tqdm import tqdm
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoTokenizer
 
 from stream.sentiment import data as sdata
+from stream.sentiment import network
 from stream.sentiment.classifier import prepare_text
 from stream.sentiment.labels import LABELS
 from stream.sentiment.metrics import classification_metrics
@@ -53,6 +54,7 @@ class TrainConfig:
     validation_fraction: float = 0.15
     min_agreement: int = 66
     label_smoothing: float = 0.1
+    pooling: str = "mean"  # network.POOLINGS
     seed: int = 13
     max_train_examples: int | None = None  # a quick run (tests, smoke checks), never for release
 
@@ -115,7 +117,7 @@ def predict_probs(
             max_length=max_length,
             return_tensors="pt",
         )
-        logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
+        logits = model(enc["input_ids"], enc["attention_mask"])
         out[idx] = torch.softmax(logits, dim=-1).numpy()
     return out
 
@@ -155,12 +157,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     slices = validation_slices(split.validation)
 
     tokenizer = AutoTokenizer.from_pretrained(str(config.base_model))
-    model = AutoModelForSequenceClassification.from_pretrained(
-        str(config.base_model),
-        num_labels=len(LABELS),
-        id2label=dict(enumerate(LABELS)),
-        label2id={label: i for i, label in enumerate(LABELS)},
-    )
+    model = network.build(config.base_model, config.pooling)
     texts = [prepare_text(e.text, config.max_length) for e in train_rows]
     labels = [e.label for e in train_rows]
     encoded = tokenizer(texts, truncation=True, max_length=config.max_length)["input_ids"]
@@ -198,7 +195,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         losses: list[float] = []
         for batch in length_bucketed_batches(lengths, config.batch_size, rng):
             input_ids, attention = _pad([encoded[i] for i in batch], pad_id)
-            logits = model(input_ids=input_ids, attention_mask=attention).logits
+            logits = model(input_ids, attention)
             loss = loss_fn(logits, torch.tensor([labels[i] for i in batch]))
             optimizer.zero_grad()
             loss.backward()
@@ -219,7 +216,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
 
     out = config.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out / "model")
+    network.save(model, out / "model")
     tokenizer.save_pretrained(out / "model")
     for name, rows in slices.items():
         write_eval_csv(out / f"validation_{name}.csv", rows)

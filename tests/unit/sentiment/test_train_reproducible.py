@@ -28,7 +28,10 @@ def test_same_seed_same_weights(tmp_path: Path) -> None:
             batch_size=16,
         )
         train(config, progress=False)
-        runs.append(load_file(str(tmp_path / name / "model" / "model.safetensors")))
+        weights = {}
+        for path in sorted((tmp_path / name / "model").glob("*.safetensors")):  # encoder, head
+            weights.update({f"{path.name}:{k}": v for k, v in load_file(str(path)).items()})
+        runs.append(weights)
     assert runs[0].keys() == runs[1].keys()
     for key in runs[0]:
         assert torch.equal(runs[0][key], runs[1][key]), key

@@ -1,0 +1,46 @@
+"""The classifier networks: padding does not change a text's logits, and save/load round-trips."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoTokenizer
+
+from stream.sentiment import network
+from stream.sentiment.train import base_model_path
+
+TEXTS = ["Profit rose 40 %", "The company filed for bankruptcy after years of heavy losses ."]
+
+
+def logits(model: torch.nn.Module, texts: list[str]) -> torch.Tensor:
+    tokenizer = AutoTokenizer.from_pretrained(str(base_model_path()))
+    enc = tokenizer(texts, padding=True, return_tensors="pt")
+    model.eval()
+    with torch.no_grad():
+        out: torch.Tensor = model(enc["input_ids"], enc["attention_mask"])
+    return out
+
+
+@pytest.mark.parametrize("pooling", network.POOLINGS)
+def test_padding_does_not_change_a_texts_logits(pooling: str) -> None:
+    torch.manual_seed(0)
+    model = network.build(base_model_path(), pooling)
+    alone = logits(model, TEXTS[:1])
+    padded = logits(model, TEXTS)[:1]  # the short text padded to the long one's length
+    assert alone.shape == (1, 3)
+    assert torch.allclose(alone, padded, atol=1e-5)
+
+
+@pytest.mark.parametrize("pooling", network.POOLINGS)
+def test_a_saved_network_loads_with_the_same_weights(pooling: str, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = network.build(base_model_path(), pooling)
+    network.save(model, tmp_path / "model")
+    loaded = network.load(tmp_path / "model")
+    assert network.pooling_of(loaded) == pooling
+    assert torch.equal(logits(model, TEXTS), logits(loaded, TEXTS))
+
+
+def test_an_unknown_pooling_is_refused() -> None:
+    with pytest.raises(ValueError, match="pooling must be one of cls, mean"):
+        network.build(base_model_path(), "max")
