@@ -85,7 +85,9 @@ class Progress:
     def observe(self, partition: int, highwater: int | None, start: int | None) -> None:
         """Whether ``partition`` has records not taken yet: its high watermark (from the last
         fetch) past the offset after the last record taken or, before any was, past ``start``
-        (where this worker began reading it). Unknown offsets claim nothing."""
+        (where this worker began reading it). Unknown offsets claim nothing. (The topic is
+        written at-least-once: no transaction markers, which would leave the high watermark past
+        the last record and the partition behind for good.)"""
         taken = self.next_offset.get(partition, start)
         if highwater is not None and taken is not None and highwater > taken:
             self.behind.add(partition)
