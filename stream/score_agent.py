@@ -54,6 +54,8 @@ class Progress:
         self.busy: dict[int, float] = {}
         self.in_flight: dict[int, float] = {}  # actor -> oldest event time of its batch
         self.read: dict[int, tuple[float, float]] = {}  # partition -> (latest event time, wall)
+        self.assignment: set[int] = set()  # partitions of text.enriched this worker reads
+        self.start: dict[int, int | None] = {}  # partition -> offset reading began at
         self.next_offset: dict[int, int] = {}  # partition -> offset after the last one taken
         self.behind: set[int] = set()  # partitions with records not taken yet
 
@@ -62,7 +64,9 @@ class Progress:
 
     def assigned(self, partitions: set[int]) -> None:
         """A rebalance: reading restarts from the committed offsets of ``partitions``."""
+        self.assignment = set(partitions)
         self.read = {p: v for p, v in self.read.items() if p in partitions}
+        self.start.clear()
         self.next_offset.clear()
         self.behind.clear()
 
@@ -82,13 +86,13 @@ class Progress:
         self.busy.pop(actor, None)
         self.in_flight.pop(actor, None)
 
-    def observe(self, partition: int, highwater: int | None, start: int | None) -> None:
+    def observe(self, partition: int, highwater: int | None) -> None:
         """Whether ``partition`` has records not taken yet: its high watermark (from the last
-        fetch) past the offset after the last record taken or, before any was, past ``start``
-        (where this worker began reading it). Unknown offsets claim nothing. (The topic is
+        fetch) past the offset after the last record taken or, before any was, past where this
+        worker began reading it (``start``). Unknown offsets claim nothing. (The topic is
         written at-least-once: no transaction markers, which would leave the high watermark past
         the last record and the partition behind for good.)"""
-        taken = self.next_offset.get(partition, start)
+        taken = self.next_offset.get(partition, self.start.get(partition))
         if highwater is not None and taken is not None and highwater > taken:
             self.behind.add(partition)
         else:
@@ -109,25 +113,20 @@ async def watch_backlog(app: faust.App, topic: str, progress: Progress) -> None:
     """Tell ``progress`` which assigned partitions of ``topic`` have records not taken yet, from
     the consumer's high watermarks (updated by every fetch, so no request to the broker)."""
     consumer = app.consumer
-    starts: dict[int, int | None] = {}
-    assignment: set[int] = set()
     while True:
-        try:
-            current = {tp.partition for tp in consumer.assignment() if tp.topic == topic}
-        except Exception:  # the consumer is not started yet
-            current = set()
-        if current != assignment:
-            assignment, starts = current, {}
-            progress.assigned(current)
-        for partition in sorted(current):
+        assignment = progress.assignment
+        for partition in sorted(assignment):
             tp = TP(topic, partition)
             try:
-                if partition not in starts:
-                    starts[partition] = await consumer.position(tp)
+                if partition not in progress.start:
+                    position = await consumer.position(tp)
+                    if progress.assignment is not assignment:
+                        break  # a rebalance meanwhile: that position is of the old one
+                    progress.start[partition] = position
                 highwater = consumer.highwater(tp)
-            except Exception:  # mid-rebalance: the next round sees the new set
+            except Exception:  # mid-rebalance: the next round sees the new assignment
                 break
-            progress.observe(partition, highwater, starts[partition])
+            progress.observe(partition, highwater)
         metrics.SCORING_BEHIND.set(len(progress.behind))
         metrics.SCORING_WATERMARK.set(progress.watermark(time.time()))
         await asyncio.sleep(WATCH_BACKLOG_S)
@@ -207,9 +206,16 @@ def register(
             progress.finished(actor)
             metrics.BATCH_SECONDS.labels("score").observe(time.perf_counter() - started)
 
+    enriched = topics.enriched.get_topic_name()
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def assigned(app: Any, assigned: set[TP], **kwargs: Any) -> None:
+        # Every rebalance, even one that gives back the same partitions: faust re-seeks them.
+        progress.assigned({tp.partition for tp in assigned if tp.topic == enriched})
+
     @app.task  # type: ignore[untyped-decorator]
     async def backlog() -> None:
-        await watch_backlog(app, topics.enriched.get_topic_name(), progress)
+        await watch_backlog(app, enriched, progress)
 
     return progress
 
