@@ -240,6 +240,14 @@ def model_train(
     pooling: Annotated[
         str, typer.Option(help="Sentence vector for the head: mean (of tokens) or cls (pooler).")
     ] = "mean",
+    ema_decay: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=0.99999,
+            help="Keep a moving average of the weights with this decay per step (0: off).",
+        ),
+    ] = 0.0,
     seed: int = 13,
     datasets: Annotated[
         str, typer.Option(help="Comma-separated: phrasebank, tweets.")
@@ -267,6 +275,7 @@ def model_train(
                 min_agreement=min_agreement,
                 label_smoothing=label_smoothing,
                 pooling=pooling,
+                ema_decay=ema_decay,
                 seed=seed,
                 datasets=tuple(d.strip() for d in datasets.split(",") if d.strip()),
                 max_train_examples=max_train_examples,

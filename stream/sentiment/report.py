@@ -24,9 +24,12 @@ def training_curves(history: list[dict[str, Any]], path: Path) -> None:
     ax_loss.plot(epochs, [h["train_loss"] for h in history], marker="o")
     ax_loss.set(title="training loss", xlabel="epoch", ylabel="cross-entropy")
     for name in history[0]["validation"]:
-        ax_f1.plot(
+        line = ax_f1.plot(
             epochs, [h["validation"][name]["macro_f1"] for h in history], marker="o", label=name
-        )
+        )[0]
+        if "validation_raw" in history[0]:  # averaged weights solid, the raw weights dashed
+            raw = [h["validation_raw"][name]["macro_f1"] for h in history]
+            ax_f1.plot(epochs, raw, linestyle="--", color=line.get_color(), label=f"{name} (raw)")
     ax_f1.set(title="validation macro-F1", xlabel="epoch", ylabel="macro-F1")
     ax_f1.legend()
     for ax in (ax_loss, ax_f1):
@@ -65,6 +68,12 @@ def model_card(result: dict[str, Any], path: Path) -> None:
     )
     sets = "\n".join(f"- {DATA_LICENCES.get(name, name)}" for name in data["train_by_dataset"])
     smoothing = cfg.get("label_smoothing", 0.0)
+    ema = cfg.get("ema_decay", 0.0)
+    kept = (
+        f"a moving average of the weights (decay {ema} per step) is kept"
+        if ema
+        else "the last epoch's weights are kept"
+    )
     by_set = ", ".join(f"{k} {v}" for k, v in data["train_by_dataset"].items())
     text = f"""# finpulse sentiment model
 
@@ -89,7 +98,7 @@ Because of the PhraseBank licence, a model trained on it is for non-commercial u
 | setting | value |
 | --- | --- |
 | head | linear on the {cfg.get("pooling", "cls")} sentence vector (mean: masked mean of tokens) |
-| epochs | {cfg["epochs"]} (the last epoch's weights are kept) |
+| epochs | {cfg["epochs"]} ({kept}) |
 | learning rate | {cfg["learning_rate"]}, warm-up {cfg["warmup_fraction"]:.0%}, then linear decay |
 | batch | {cfg["batch_size"]} |
 | max length | {cfg["max_length"]} tokens (links replaced by a placeholder) |

@@ -1,5 +1,8 @@
-"""Same seed, same model: two short trainings on the real data give identical weights."""
+"""Same seed, same model: two short trainings on the real data give identical weights (with the
+moving average of weights, which follows every step of the raw weights), and the average is what
+gets saved."""
 
+import json
 import os
 from pathlib import Path
 
@@ -14,24 +17,33 @@ DATA = Path(
 )
 
 
+def _train(out: Path, ema_decay: float) -> dict[str, torch.Tensor]:
+    config = TrainConfig(
+        data_dir=DATA,
+        out_dir=out,
+        datasets=("phrasebank",),
+        epochs=1,
+        max_length=32,
+        max_train_examples=64,
+        batch_size=16,
+        ema_decay=ema_decay,
+    )
+    train(config, progress=False)
+    weights = {}
+    for path in sorted((out / "model").glob("*.safetensors")):  # encoder, head
+        weights.update({f"{path.name}:{k}": v for k, v in load_file(str(path)).items()})
+    return weights
+
+
 @pytest.mark.skipif(not DATA.is_dir(), reason="labelled data not found (set FINPULSE_DATA)")
 def test_same_seed_same_weights(tmp_path: Path) -> None:
-    runs = []
-    for name in ("a", "b"):
-        config = TrainConfig(
-            data_dir=DATA,
-            out_dir=tmp_path / name,
-            datasets=("phrasebank",),
-            epochs=1,
-            max_length=32,
-            max_train_examples=64,
-            batch_size=16,
-        )
-        train(config, progress=False)
-        weights = {}
-        for path in sorted((tmp_path / name / "model").glob("*.safetensors")):  # encoder, head
-            weights.update({f"{path.name}:{k}": v for k, v in load_file(str(path)).items()})
-        runs.append(weights)
-    assert runs[0].keys() == runs[1].keys()
-    for key in runs[0]:
-        assert torch.equal(runs[0][key], runs[1][key]), key
+    averaged = [_train(tmp_path / f"ema-{i}", 0.5) for i in range(2)]
+    assert averaged[0].keys() == averaged[1].keys()
+    for key in averaged[0]:
+        assert torch.equal(averaged[0][key], averaged[1][key]), key
+    # The average, not the last step's weights, is saved (same seed, same steps otherwise).
+    plain = _train(tmp_path / "plain", 0.0)
+    head = "head.safetensors:weight"
+    assert not torch.equal(plain[head], averaged[0][head])
+    history = json.loads((tmp_path / "ema-0" / "metrics.json").read_text())["history"]
+    assert history[0]["validation_raw"].keys() == history[0]["validation"].keys()
