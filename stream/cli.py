@@ -248,7 +248,14 @@ def model_train(
             help="Keep a moving average of the weights with this decay per step (0: off).",
         ),
     ] = 0.0,
-    seed: int = 13,
+    seed: Annotated[int, typer.Option(help="Seed of the split, head and training.")] = 13,
+    shuffle_seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Another seed for the batch order and dropout only (same split and head): "
+            "runs for `finpulse model soup`."
+        ),
+    ] = None,
     datasets: Annotated[
         str, typer.Option(help="Comma-separated: phrasebank, tweets.")
     ] = "phrasebank,tweets",
@@ -277,6 +284,7 @@ def model_train(
                 pooling=pooling,
                 ema_decay=ema_decay,
                 seed=seed,
+                shuffle_seed=shuffle_seed,
                 datasets=tuple(d.strip() for d in datasets.split(",") if d.strip()),
                 max_train_examples=max_train_examples,
             )
@@ -285,6 +293,36 @@ def model_train(
         raise _fail(exc) from None
     for name, metrics in result["final"].items():
         console.print(format_metrics(name, metrics))
+    console.print(f"model, metrics.json, plots and MODEL_CARD.md in {out}")
+
+
+@model_app.command("soup")
+def model_soup(
+    runs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Output folders of `finpulse model train` that differ only in --shuffle-seed.",
+            exists=True,
+            file_okay=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Output folder (what export takes).")] = (
+        DEFAULT_ARTIFACTS
+    ),
+) -> None:
+    """Average the weights of several training runs into one model (a model soup)."""
+    from stream.sentiment.metrics import format_metrics
+    from stream.sentiment.soup import make_soup
+
+    try:
+        result = make_soup(runs, out)
+    except FinpulseError as exc:
+        raise _fail(exc) from None
+    for run in result["soup"]:
+        figures = ", ".join(f"{k} {v['macro_f1']:.4f}" for k, v in run["final"].items())
+        console.print(f"{run['run']}: macro-F1 {figures}")
+    for name, metrics in result["final"].items():
+        console.print(format_metrics(f"soup {name}", metrics))
     console.print(f"model, metrics.json, plots and MODEL_CARD.md in {out}")
 
 

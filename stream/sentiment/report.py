@@ -58,6 +58,36 @@ def confusion_matrix(metrics: dict[str, Any], title: str, path: Path) -> None:
     plt.close(fig)
 
 
+def _soup_section(result: dict[str, Any]) -> str:
+    """For `finpulse model soup`: the runs averaged and each one's macro-F1."""
+    runs = result.get("soup")
+    if not runs:
+        return ""
+    names = list(result["final"])
+    head = "| run | shuffle seed | " + " | ".join(names) + " |"
+    rule = "| --- | --- | " + " | ".join("---" for _ in names) + " |"
+    rows = [
+        f"| {r['run']} | {r['shuffle_seed'] if r['shuffle_seed'] is not None else 'the seed'} | "
+        + " | ".join(f"{r['final'][n]['macro_f1']:.4f}" for n in names)
+        + " |"
+        for r in runs
+    ]
+    soup = (
+        "| **soup** | | "
+        + " | ".join(f"**{result['final'][n]['macro_f1']:.4f}**" for n in names)
+        + " |"
+    )
+    return f"""
+## Weights: a soup of {len(runs)} runs
+
+The uniform average of the weights of {len(runs)} runs of the settings above that differ only in
+batch order and dropout (`finpulse model soup`). Macro-F1 on the same held-out split (each run's
+curves are in its own folder):
+
+{chr(10).join([head, rule, *rows, soup])}
+"""
+
+
 def model_card(result: dict[str, Any], path: Path) -> None:
     cfg, data = result["config"], result["data"]
     rows = "\n".join(
@@ -115,7 +145,7 @@ Because of the PhraseBank licence, a model trained on it is for non-commercial u
 
 `phrasebank_100`: PhraseBank sentences on which all annotators agreed. Curves:
 `training_curves.png`; confusion matrices: `confusion_*.png`.
-
+{_soup_section(result)}
 ## Limits
 
 English only. Trained on news sentences and tweets from about 2004 to 2020; sarcasm, long

@@ -60,6 +60,9 @@ class TrainConfig:
     pooling: str = "mean"  # network.POOLINGS
     ema_decay: float = 0.0  # > 0: keep an exponential moving average of the weights (see train)
     seed: int = 13
+    # The batch order and dropout only; the split and the head's initial weights stay on ``seed``.
+    # Runs that differ only here are ingredients for `finpulse model soup`. None: ``seed``.
+    shuffle_seed: int | None = None
     max_train_examples: int | None = None  # a quick run (tests, smoke checks), never for release
 
 
@@ -188,7 +191,9 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     loss_fn = torch.nn.CrossEntropyLoss(
         weight=class_weights(labels), label_smoothing=config.label_smoothing
     )
-    rng = random.Random(config.seed)
+    if config.shuffle_seed is not None:
+        torch.manual_seed(config.shuffle_seed)
+    rng = random.Random(config.seed if config.shuffle_seed is None else config.shuffle_seed)
     pad_id = tokenizer.pad_token_id
     ema = None
     if config.ema_decay > 0:
