@@ -1,11 +1,11 @@
 """Fine-tune the all-MiniLM-L6-v2 encoder into a 3-class financial sentiment classifier.
 
 Reproducible: the split, the batch order, dropout and the initial classifier weights all come from
-``seed``, and torch runs deterministic kernels, so the same seed on the same machine gives the
-same weights. The last epoch's model is kept (no selection on the validation split, whose figures
-are then honest held-out figures). With ``ema_decay`` the kept model is an exponential moving
-average of the weights over the last few hundred steps: it smooths out the noise of the final
-small-batch steps on the noisy tweet labels, at no cost at serving time.
+``seed`` (the batch order and dropout from ``shuffle_seed`` when given), and torch runs
+deterministic kernels, so the same seeds on the same machine give the same weights. The last
+epoch's model is kept (no selection on the validation split, whose figures are then honest
+held-out figures). With ``ema_decay`` the kept model is instead an exponential moving average of
+the weights over about the last 1 / (1 - ema_decay) steps, which costs nothing at serving time.
 """
 
 from __future__ import annotations
