@@ -105,6 +105,7 @@ def model_card(result: dict[str, Any], path: Path) -> None:
         else "the last epoch's weights are kept"
     )
     by_set = ", ".join(f"{k} {v}" for k, v in data["train_by_dataset"].items())
+    curves = "`training_curves.png`" + (" of each run averaged" if "soup" in result else "")
     text = f"""# finpulse sentiment model
 
 A 3-class (negative, neutral, positive) financial sentiment classifier: all-MiniLM-L6-v2
@@ -144,7 +145,7 @@ Because of the PhraseBank licence, a model trained on it is for non-commercial u
 {rows}
 
 `phrasebank_100`: PhraseBank sentences on which all annotators agreed. Curves:
-`training_curves.png`; confusion matrices: `confusion_*.png`.
+{curves}; confusion matrices: `confusion_*.png`.
 {_soup_section(result)}
 ## Limits
 

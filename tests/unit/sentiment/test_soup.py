@@ -93,4 +93,6 @@ def test_soup_of_two_trainings(tmp_path: Path) -> None:
         assert metrics["n"] == ingredient[name]["n"]
     for name in ("metrics.json", "MODEL_CARD.md", "validation_phrasebank.csv"):
         assert (tmp_path / "soup" / name).is_file(), name
-    assert "a soup of 2 runs" in (tmp_path / "soup" / "MODEL_CARD.md").read_text()
+    card = (tmp_path / "soup" / "MODEL_CARD.md").read_text()
+    assert "a soup of 2 runs" in card
+    assert "`training_curves.png` of each run averaged" in card  # a soup has no curves of its own
