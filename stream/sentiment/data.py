@@ -118,3 +118,11 @@ def read_eval_csv(path: Path) -> list[tuple[str, int]]:
                 )
             rows.append((text, LABEL_IDS[label]))
     return rows
+
+
+def read_validation_slices(folder: Path) -> dict[str, list[tuple[str, int]]]:
+    """The ``validation_<slice>.csv`` files a training run writes, by slice name."""
+    return {
+        path.stem.removeprefix("validation_"): read_eval_csv(path)
+        for path in sorted(folder.glob("validation_*.csv"))
+    }

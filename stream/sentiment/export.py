@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from stream.sentiment import classifier as classifier_module
-from stream.sentiment.data import read_eval_csv
+from stream.sentiment.data import read_validation_slices
 from stream.sentiment.labels import LABELS
 from stream.sentiment.metrics import classification_metrics
 
@@ -179,10 +179,7 @@ def export(
             f"no trained model in {model_dir}: "
             f"run `finpulse model train --data DIR --out {artifacts}`"
         )
-    slices = {
-        p.stem.removeprefix("validation_"): read_eval_csv(p)
-        for p in sorted(artifacts.glob("validation_*.csv"))
-    }
+    slices = read_validation_slices(artifacts)
     train_config = json.loads((artifacts / "metrics.json").read_text())["config"]
     target = model_repo / MODEL_NAME
     target.mkdir(parents=True, exist_ok=True)

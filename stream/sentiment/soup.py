@@ -19,8 +19,7 @@ import torch
 
 from stream.errors import ConfigError
 from stream.sentiment import network
-from stream.sentiment.data import read_eval_csv
-from stream.sentiment.metrics import classification_metrics
+from stream.sentiment.data import read_validation_slices
 
 # What may differ between ingredients: where they were written and the seed of their batch order.
 _FREE_SETTINGS = frozenset({"out_dir", "data_dir", "shuffle_seed"})
@@ -84,7 +83,7 @@ def make_soup(runs: Sequence[Path], out: Path) -> dict[str, Any]:
     from transformers import AutoTokenizer
 
     from stream.sentiment import report
-    from stream.sentiment.train import predict_probs
+    from stream.sentiment.train import evaluate
 
     if len(runs) < 2:
         raise ConfigError("a soup needs at least two runs")
@@ -98,14 +97,7 @@ def make_soup(runs: Sequence[Path], out: Path) -> dict[str, Any]:
     soup.load_state_dict(average_weights([m.state_dict() for m in models]))
     tokenizer = AutoTokenizer.from_pretrained(str(runs[0] / "model"))
     max_length = int(first["config"]["max_length"])
-
-    final = {}
-    for csv_path in sorted(runs[0].glob("validation_*.csv")):
-        rows = read_eval_csv(csv_path)
-        probs = predict_probs(soup, tokenizer, [text for text, _ in rows], max_length)
-        final[csv_path.stem.removeprefix("validation_")] = classification_metrics(
-            [label for _, label in rows], probs.argmax(1).tolist()
-        )
+    final = evaluate(soup, tokenizer, read_validation_slices(runs[0]), max_length)
 
     out.mkdir(parents=True, exist_ok=True)
     network.save(soup, out / "model")

@@ -18,7 +18,7 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,13 +130,18 @@ def predict_probs(
 
 
 def evaluate(
-    model: Any, tokenizer: Any, slices: dict[str, list[sdata.Example]], max_length: int
+    model: Any, tokenizer: Any, slices: Mapping[str, Sequence[tuple[str, int]]], max_length: int
 ) -> dict[str, Any]:
+    """Metrics per slice of (text, label) rows."""
     results = {}
     for name, rows in slices.items():
-        probs = predict_probs(model, tokenizer, [e.text for e in rows], max_length)
-        results[name] = classification_metrics([e.label for e in rows], probs.argmax(1).tolist())
+        probs = predict_probs(model, tokenizer, [text for text, _ in rows], max_length)
+        results[name] = classification_metrics([y for _, y in rows], probs.argmax(1).tolist())
     return results
+
+
+def _f1_line(figures: dict[str, Any], label: str = "macro-F1 ") -> str:
+    return "; ".join(f"{name} {label}{m['macro_f1']:.4f}" for name, m in figures.items())
 
 
 def _linear_schedule(step: int, total: int, warmup: int) -> float:
@@ -162,6 +167,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
             train_rows, min(config.max_train_examples, len(train_rows))
         )
     slices = validation_slices(split.validation)
+    labelled = {name: [(e.text, e.label) for e in rows] for name, rows in slices.items()}
 
     tokenizer = AutoTokenizer.from_pretrained(str(config.base_model))
     model = network.build(config.base_model, config.pooling)
@@ -224,21 +230,15 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         entry: dict[str, Any] = {"epoch": epoch, "train_loss": float(np.mean(losses))}
         if ema is not None:
             # Both curves, so the card shows what the average adds over the raw weights.
-            entry["validation_raw"] = evaluate(model, tokenizer, slices, config.max_length)
+            entry["validation_raw"] = evaluate(model, tokenizer, labelled, config.max_length)
         kept = model if ema is None else ema.module
-        entry["validation"] = evaluate(kept, tokenizer, slices, config.max_length)
+        entry["validation"] = evaluate(kept, tokenizer, labelled, config.max_length)
         history.append(entry)
-        bar.write(
-            f"epoch {epoch}: train loss {entry['train_loss']:.4f}; "
-            + "; ".join(f"{k} macro-F1 {v['macro_f1']:.4f}" for k, v in entry["validation"].items())
-            + (
-                " (raw weights: "
-                + "; ".join(f"{k} {v['macro_f1']:.4f}" for k, v in entry["validation_raw"].items())
-                + ")"
-                if ema is not None
-                else ""
-            )
-        )
+        line = f"epoch {epoch}: train loss {entry['train_loss']:.4f}; "
+        line += _f1_line(entry["validation"])
+        if "validation_raw" in entry:
+            line += f" (raw weights: {_f1_line(entry['validation_raw'], label='')})"
+        bar.write(line)
     bar.close()
     if ema is not None:
         model = ema.module

@@ -2,7 +2,6 @@
 two short real trainings."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,7 @@ from safetensors.torch import load_file
 
 from stream.errors import ConfigError
 from stream.sentiment.soup import average_weights, check_same_recipe, make_soup
-from stream.sentiment.train import TrainConfig, train
-
-DATA = Path(
-    os.environ.get("FINPULSE_DATA", Path(__file__).resolve().parents[4] / "shared" / "data")
-)
+from tests.unit.sentiment.quick_training import needs_data, train_quick
 
 
 def test_average_is_elementwise_mean_and_keeps_integer_buffers() -> None:
@@ -63,23 +58,9 @@ def test_recipe_check_takes_runs_differing_in_shuffle_seed_only(tmp_path: Path) 
         check_same_recipe([a, e])
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="labelled data not found (set FINPULSE_DATA)")
+@needs_data
 def test_soup_of_two_trainings(tmp_path: Path) -> None:
-    runs = []
-    for shuffle_seed in (None, 14):
-        out = tmp_path / f"run-{shuffle_seed}"
-        config = TrainConfig(
-            data_dir=DATA,
-            out_dir=out,
-            datasets=("phrasebank",),
-            epochs=1,
-            max_length=32,
-            max_train_examples=64,
-            batch_size=16,
-            shuffle_seed=shuffle_seed,
-        )
-        train(config, progress=False)
-        runs.append(out)
+    runs = [train_quick(tmp_path / f"run-{seed}", shuffle_seed=seed) for seed in (None, 14)]
     result = make_soup(runs, tmp_path / "soup")
 
     heads = [load_file(str(r / "model" / "head.safetensors"))["weight"] for r in runs]

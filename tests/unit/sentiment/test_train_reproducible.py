@@ -3,39 +3,23 @@ moving average of weights, which follows every step of the raw weights), and the
 gets saved."""
 
 import json
-import os
 from pathlib import Path
 
-import pytest
 import torch
 from safetensors.torch import load_file
 
-from stream.sentiment.train import TrainConfig, train
-
-DATA = Path(
-    os.environ.get("FINPULSE_DATA", Path(__file__).resolve().parents[4] / "shared" / "data")
-)
+from tests.unit.sentiment.quick_training import needs_data, train_quick
 
 
 def _train(out: Path, ema_decay: float) -> dict[str, torch.Tensor]:
-    config = TrainConfig(
-        data_dir=DATA,
-        out_dir=out,
-        datasets=("phrasebank",),
-        epochs=1,
-        max_length=32,
-        max_train_examples=64,
-        batch_size=16,
-        ema_decay=ema_decay,
-    )
-    train(config, progress=False)
+    train_quick(out, ema_decay=ema_decay)
     weights = {}
     for path in sorted((out / "model").glob("*.safetensors")):  # encoder, head
         weights.update({f"{path.name}:{k}": v for k, v in load_file(str(path)).items()})
     return weights
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="labelled data not found (set FINPULSE_DATA)")
+@needs_data
 def test_same_seed_same_weights(tmp_path: Path) -> None:
     averaged = [_train(tmp_path / f"ema-{i}", 0.5) for i in range(2)]
     assert averaged[0].keys() == averaged[1].keys()
