@@ -218,6 +218,10 @@ def db_status(ctx: typer.Context, database: DatabaseOption = None) -> None:
 DEFAULT_ARTIFACTS = Path("artifacts/sentiment")
 
 
+def _names(csv: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in csv.split(",") if name.strip())
+
+
 @model_app.command("train")
 def model_train(
     data: Annotated[
@@ -262,11 +266,38 @@ def model_train(
     max_train_examples: Annotated[
         int | None, typer.Option(help="Train on a sample only (quick checks; not for release).")
     ] = None,
+    fit_on: Annotated[
+        str | None,
+        typer.Option(
+            help="Train on these of --datasets only; the validation split stays that of all."
+        ),
+    ] = None,
+    base_model: Annotated[
+        Path | None,
+        typer.Option(
+            help="Fine-tune this encoder folder instead (a teacher for --teacher; "
+            "ops/teacher-weights fetches all-mpnet-base-v2).",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+    teacher: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also learn the predictions of this finished run (same split; see README).",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+    distill_weight: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of the loss given to the teacher.")
+    ] = 0.5,
+    distill_temperature: Annotated[float, typer.Option(min=0.1)] = 2.0,
 ) -> None:
     """Fine-tune all-MiniLM-L6-v2 into the 3-class financial sentiment model."""
     from stream.sentiment.metrics import format_metrics
     from stream.sentiment.network import POOLINGS
-    from stream.sentiment.train import TrainConfig, train
+    from stream.sentiment.train import TrainConfig, base_model_path, train
 
     if pooling not in POOLINGS:
         raise typer.BadParameter(f"one of {', '.join(POOLINGS)}", param_hint="--pooling")
@@ -285,8 +316,13 @@ def model_train(
                 ema_decay=ema_decay,
                 seed=seed,
                 shuffle_seed=shuffle_seed,
-                datasets=tuple(d.strip() for d in datasets.split(",") if d.strip()),
+                datasets=_names(datasets),
                 max_train_examples=max_train_examples,
+                fit_datasets=_names(fit_on) if fit_on else None,
+                teacher=teacher,
+                distill_weight=distill_weight,
+                distill_temperature=distill_temperature,
+                base_model=base_model or base_model_path(),
             )
         )
     except FinpulseError as exc:

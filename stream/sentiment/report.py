@@ -88,6 +88,19 @@ curves are in its own folder):
 """
 
 
+def _teacher_row(result: dict[str, Any]) -> str:
+    teacher = result.get("teacher")
+    if not teacher:
+        return ""
+    cfg = result["config"]
+    own = "; ".join(f"{name} {m['macro_f1']:.4f}" for name, m in teacher["final"].items())
+    return (
+        f"| teacher | `{cfg['teacher']}` ({Path(teacher['base_model']).name}; its macro-F1: "
+        f"{own}), asked about {', '.join(teacher['asked'])} ({teacher['asked_rows']} rows); "
+        f"loss share {cfg['distill_weight']}, temperature {cfg['distill_temperature']} |\n"
+    )
+
+
 def model_card(result: dict[str, Any], path: Path) -> None:
     cfg, data = result["config"], result["data"]
     rows = "\n".join(
@@ -135,7 +148,7 @@ Because of the PhraseBank licence, a model trained on it is for non-commercial u
 | max length | {cfg["max_length"]} tokens (links replaced by a placeholder) |
 | optimiser | AdamW, weight decay {cfg["weight_decay"]} |
 | loss | cross-entropy, classes weighted by 1/sqrt(frequency), smoothing {smoothing} |
-| seed | {cfg["seed"]} |
+{_teacher_row(result)}| seed | {cfg["seed"]} |
 | time | {result["train_seconds"]:.0f} s on this machine (torch {result["torch"]}) |
 
 ## Results on the held-out validation split

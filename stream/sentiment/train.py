@@ -30,8 +30,9 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 from transformers import AutoTokenizer
 
+from stream.errors import ConfigError
 from stream.sentiment import data as sdata
-from stream.sentiment import network
+from stream.sentiment import distill, network
 from stream.sentiment.classifier import prepare_text
 from stream.sentiment.labels import LABELS
 from stream.sentiment.metrics import classification_metrics
@@ -64,6 +65,12 @@ class TrainConfig:
     # Runs that differ only here are ingredients for `finpulse model soup`. None: ``seed``.
     shuffle_seed: int | None = None
     max_train_examples: int | None = None  # a quick run (tests, smoke checks), never for release
+    # Train on these data sets only; the split still covers all ``datasets``, so the validation
+    # texts (and a teacher's, see distill.py) are the same as a run on all of them.
+    fit_datasets: tuple[str, ...] | None = None
+    teacher: Path | None = None  # a finished run on the same split whose predictions are learnt
+    distill_weight: float = 0.5  # share of the loss given to the teacher's predictions
+    distill_temperature: float = 2.0
 
 
 # Validation slices reported (and written as CSV for `finpulse model eval`).
@@ -108,14 +115,28 @@ def class_weights(labels: Sequence[int]) -> torch.Tensor:
     return raw * len(LABELS) / raw.sum()
 
 
-@torch.no_grad()
 def predict_probs(
     model: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int = 64
 ) -> npt.NDArray[np.float32]:
+    logits = predict_logits(model, tokenizer, texts, max_length, batch_size)
+    return torch.softmax(torch.from_numpy(logits), dim=-1).numpy()
+
+
+@torch.no_grad()
+def predict_logits(
+    model: Any,
+    tokenizer: Any,
+    texts: Sequence[str],
+    max_length: int,
+    batch_size: int = 64,
+    desc: str | None = None,
+) -> npt.NDArray[np.float32]:
+    """Logits in LABELS order; ``desc`` shows a progress bar under that name."""
     model.eval()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-    for start in range(0, len(order), batch_size):
+    starts = range(0, len(order), batch_size)
+    for start in tqdm(starts, desc=desc, unit="batch", disable=desc is None):
         idx = order[start : start + batch_size]
         enc = tokenizer(
             [prepare_text(texts[i], max_length) for i in idx],
@@ -124,8 +145,7 @@ def predict_probs(
             max_length=max_length,
             return_tensors="pt",
         )
-        logits = model(enc["input_ids"], enc["attention_mask"])
-        out[idx] = torch.softmax(logits, dim=-1).numpy()
+        out[idx] = model(enc["input_ids"], enc["attention_mask"]).numpy()
     return out
 
 
@@ -162,6 +182,11 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     unique = sdata.deduplicate(examples)
     split = sdata.split(unique, config.validation_fraction, config.seed)
     train_rows = sdata.training_subset(split.train, config.min_agreement)
+    if config.fit_datasets is not None:
+        unknown = set(config.fit_datasets) - set(config.datasets)
+        if unknown:
+            raise ConfigError(f"cannot fit on {sorted(unknown)}: not among {config.datasets}")
+        train_rows = [e for e in train_rows if e.dataset in config.fit_datasets]
     if config.max_train_examples is not None:
         train_rows = random.Random(config.seed).sample(
             train_rows, min(config.max_train_examples, len(train_rows))
@@ -175,6 +200,23 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     labels = [e.label for e in train_rows]
     encoded = tokenizer(texts, truncation=True, max_length=config.max_length)["input_ids"]
     lengths = [len(ids) for ids in encoded]
+    teacher_logits = taught = None
+    teacher_summary = None
+    if config.teacher is not None:
+        teacher_result = distill.check_teacher(config.teacher, labelled)
+        teacher_logits, taught = _teacher_targets(
+            config.teacher,
+            distill.taught_datasets(teacher_result),
+            train_rows,
+            config.max_length,
+            progress,
+        )
+        teacher_summary = {
+            "base_model": teacher_result["config"]["base_model"],
+            "asked": sorted(distill.taught_datasets(teacher_result)),
+            "asked_rows": int(taught.sum()),
+            "final": teacher_result["final"],
+        }
 
     no_decay = ("bias", "LayerNorm.weight")
     params = [
@@ -194,9 +236,8 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: _linear_schedule(s, total_steps, warmup)
     )
-    loss_fn = torch.nn.CrossEntropyLoss(
-        weight=class_weights(labels), label_smoothing=config.label_smoothing
-    )
+    weights = class_weights(labels)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
     if config.shuffle_seed is not None:
         torch.manual_seed(config.shuffle_seed)
     rng = random.Random(config.seed if config.shuffle_seed is None else config.shuffle_seed)
@@ -215,7 +256,20 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         for batch in length_bucketed_batches(lengths, config.batch_size, rng):
             input_ids, attention = _pad([encoded[i] for i in batch], pad_id)
             logits = model(input_ids, attention)
-            loss = loss_fn(logits, torch.tensor([labels[i] for i in batch]))
+            gold = torch.tensor([labels[i] for i in batch])
+            if teacher_logits is None or taught is None:
+                loss = loss_fn(logits, gold)
+            else:
+                loss = distill.combined_loss(
+                    logits,
+                    gold,
+                    teacher_logits[batch],
+                    taught[batch],
+                    class_weights=weights,
+                    label_smoothing=config.label_smoothing,
+                    weight=config.distill_weight,
+                    temperature=config.distill_temperature,
+                )
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -261,6 +315,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         "history": history,
         "final": history[-1]["validation"],
         "train_seconds": round(time.monotonic() - started, 1),
+        **({"teacher": teacher_summary} if teacher_summary else {}),
         "torch": torch.__version__,
     }
     (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -269,6 +324,32 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         report.confusion_matrix(metrics, f"validation: {name}", out / f"confusion_{name}.png")
     report.model_card(result, out / "MODEL_CARD.md")
     return result
+
+
+def _teacher_targets(
+    teacher_dir: Path,
+    known: set[str],
+    rows: Sequence[sdata.Example],
+    max_length: int,
+    progress: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The teacher's logits for each training row of a data set in ``known``, and which rows
+    those are."""
+    teacher = network.load(teacher_dir / "model")
+    tokenizer = AutoTokenizer.from_pretrained(str(teacher_dir / "model"))
+    asked = [i for i, e in enumerate(rows) if e.dataset in known]
+    logits = torch.zeros((len(rows), len(LABELS)))
+    found = predict_logits(
+        teacher,
+        tokenizer,
+        [rows[i].text for i in asked],
+        max_length,
+        desc="teacher" if progress else None,
+    )
+    logits[asked] = torch.from_numpy(found)
+    taught = torch.zeros(len(rows), dtype=torch.bool)
+    taught[asked] = True
+    return logits, taught
 
 
 def _pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
