@@ -9,12 +9,14 @@ both the training and the validation split.
 from __future__ import annotations
 
 import csv
+import json
 import random
 import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from stream.errors import ConfigError
 from stream.sentiment.labels import LABEL_IDS
@@ -118,6 +120,18 @@ def read_eval_csv(path: Path) -> list[tuple[str, int]]:
                 )
             rows.append((text, LABEL_IDS[label]))
     return rows
+
+
+def read_run_result(run: Path) -> dict[str, Any]:
+    """The ``metrics.json`` a training run writes (its settings, data counts and figures)."""
+    path = run / "metrics.json"
+    if not path.is_file():
+        raise ConfigError(
+            f"{path} not found: {run} is not a training run; pass output folders of "
+            "`finpulse model train`"
+        )
+    result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return result
 
 
 def read_validation_slices(folder: Path) -> dict[str, list[tuple[str, int]]]:

@@ -9,7 +9,6 @@ texts of the data sets it was trained on; for the others the student learns the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,15 +16,15 @@ from typing import Any
 import torch
 
 from stream.errors import ConfigError
-from stream.sentiment.data import read_validation_slices
+from stream.sentiment.data import read_run_result, read_validation_slices
 
 
 def check_teacher(teacher: Path, slices: Mapping[str, Sequence[tuple[str, int]]]) -> dict[str, Any]:
     """The training results (metrics.json) of the teacher run at ``teacher``, after checking
     that it held out exactly ``slices`` (the student's validation rows)."""
-    path = teacher / "metrics.json"
-    if not path.is_file() or not (teacher / "model").is_dir():
-        raise ConfigError(f"{teacher}: not a training run (no metrics.json and model/)")
+    result = read_run_result(teacher)
+    if not (teacher / "model").is_dir():
+        raise ConfigError(f"{teacher}: not a training run (no model/)")
     held_out = read_validation_slices(teacher)
     wanted = {name: list(rows) for name, rows in slices.items()}
     if held_out != wanted:
@@ -33,7 +32,6 @@ def check_teacher(teacher: Path, slices: Mapping[str, Sequence[tuple[str, int]]]
             f"{teacher} held out other validation texts than this run (another seed, data or "
             "fraction): its targets would leak validation labels; train the teacher on this split"
         )
-    result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return result
 
 

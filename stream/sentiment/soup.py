@@ -19,7 +19,7 @@ import torch
 
 from stream.errors import ConfigError
 from stream.sentiment import network
-from stream.sentiment.data import read_validation_slices
+from stream.sentiment.data import read_run_result, read_validation_slices
 
 # What may differ between ingredients: where they were written and the seed of their batch order.
 _FREE_SETTINGS = frozenset({"out_dir", "data_dir", "shuffle_seed"})
@@ -51,12 +51,7 @@ def average_weights(states: Sequence[Mapping[str, torch.Tensor]]) -> dict[str, t
 def check_same_recipe(runs: Sequence[Path]) -> list[dict[str, Any]]:
     """The training results (metrics.json) of ``runs``, after checking they used the same
     settings (but for ``_FREE_SETTINGS``) and held out the same validation texts."""
-    results = []
-    for run in runs:
-        path = run / "metrics.json"
-        if not path.is_file():
-            raise ConfigError(f"{path} not found: pass output folders of `finpulse model train`")
-        results.append(json.loads(path.read_text(encoding="utf-8")))
+    results = [read_run_result(run) for run in runs]
     base = {k: v for k, v in results[0]["config"].items() if k not in _FREE_SETTINGS}
     for run, result in zip(runs[1:], results[1:], strict=True):
         config = {k: v for k, v in result["config"].items() if k not in _FREE_SETTINGS}

@@ -193,6 +193,10 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         )
     slices = validation_slices(split.validation)
     labelled = {name: [(e.text, e.label) for e in rows] for name, rows in slices.items()}
+    # The teacher's split is checked before anything loads, so another split fails at once.
+    teacher = None
+    if config.teacher is not None:
+        teacher = (config.teacher, distill.check_teacher(config.teacher, labelled))
 
     tokenizer = AutoTokenizer.from_pretrained(str(config.base_model))
     model = network.build(config.base_model, config.pooling)
@@ -200,21 +204,16 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     labels = [e.label for e in train_rows]
     encoded = tokenizer(texts, truncation=True, max_length=config.max_length)["input_ids"]
     lengths = [len(ids) for ids in encoded]
-    teacher_logits = taught = None
+    targets = None  # the teacher's logits for each training row, and which rows it was asked
     teacher_summary = None
-    if config.teacher is not None:
-        teacher_result = distill.check_teacher(config.teacher, labelled)
-        teacher_logits, taught = _teacher_targets(
-            config.teacher,
-            distill.taught_datasets(teacher_result),
-            train_rows,
-            config.max_length,
-            progress,
-        )
+    if teacher is not None:
+        teacher_dir, teacher_result = teacher
+        asked = distill.taught_datasets(teacher_result)
+        targets = _teacher_targets(teacher_dir, asked, train_rows, config.max_length, progress)
         teacher_summary = {
             "base_model": teacher_result["config"]["base_model"],
-            "asked": sorted(distill.taught_datasets(teacher_result)),
-            "asked_rows": int(taught.sum()),
+            "asked": sorted(asked),
+            "asked_rows": int(targets[1].sum()),
             "final": teacher_result["final"],
         }
 
@@ -257,9 +256,10 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
             input_ids, attention = _pad([encoded[i] for i in batch], pad_id)
             logits = model(input_ids, attention)
             gold = torch.tensor([labels[i] for i in batch])
-            if teacher_logits is None or taught is None:
+            if targets is None:
                 loss = loss_fn(logits, gold)
             else:
+                teacher_logits, taught = targets
                 loss = distill.combined_loss(
                     logits,
                     gold,
