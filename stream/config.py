@@ -115,7 +115,7 @@ class PipelineSettings(_Section):
 
 
 class AlertSettings(_Section):
-    """Alert rules (stream/alert_rules.py): global values, and per-topic overrides."""
+    """Alert rules (stream/alerts/rules.py): global values, and per-topic overrides."""
 
     model_config = SettingsConfigDict(env_prefix="FINPULSE_ALERTS_", extra="forbid")
 
@@ -138,7 +138,7 @@ class AlertSettings(_Section):
 
 
 class DeliverySettings(_Section):
-    """Delivery of alerts to subscribers (stream/delivery_agent.py)."""
+    """Delivery of alerts to subscribers (stream/delivery/runner.py)."""
 
     model_config = SettingsConfigDict(env_prefix="FINPULSE_DELIVERY_", extra="forbid")
 

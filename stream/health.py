@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import httpx
 from aiokafka import AIOKafkaClient
 
-from stream.clickhouse import connect
+from stream.clickhouse.client import connect
 from stream.config import ClickHouseSettings, KafkaSettings, TritonSettings
 
 

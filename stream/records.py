@@ -199,7 +199,8 @@ class Alert(_Json):
 
 @dataclass
 class Subscription(_Json):
-    """Who wants which alerts, and how they get them (stream/subscriptions.py checks the fields).
+    """Who wants which alerts, and how they get them (stream/delivery/subscriptions.py checks
+    the fields).
 
     ``topics`` and ``rules`` empty mean all; topics may be patterns (``theme:*``). ``channel`` is
     ``webhook`` (``target`` a URL, bodies signed with ``secret``) or ``kafka`` (``target`` a topic).

@@ -7,17 +7,15 @@ from pathlib import Path
 
 import faust
 
-from stream import (
-    alert_agent,
-    delivery_agent,
-    ingest_agent,
-    score_agent,
-    sink_consumers,
-    window_agent,
-)
-from stream.app import create_app
+from stream.alerts import agent as alert_agent
+from stream.clickhouse import sink_agents as sink_consumers
 from stream.config import Settings
-from stream.pipeline_topics import Topics, declare
+from stream.delivery import runner as delivery_agent
+from stream.ingest import agent as ingest_agent
+from stream.kafka.app import create_app
+from stream.kafka.topics import Topics, declare
+from stream.scoring import agent as score_agent
+from stream.windows import agent as window_agent
 
 
 def build(settings: Settings, *, datadir: Path | None = None) -> tuple[faust.App, Topics]:

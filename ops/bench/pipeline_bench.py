@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from stream import clickhouse
+from stream.clickhouse import client as clickhouse
 from stream.config import load_settings
-from stream.scoring import TritonScorer
+from stream.scoring.triton import TritonScorer
 from stream.sentiment.data import load
 
 ROOT = Path(__file__).resolve().parents[2]

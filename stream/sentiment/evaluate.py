@@ -13,7 +13,7 @@ import httpx
 
 from stream.config import TritonSettings
 from stream.errors import ServiceUnavailable
-from stream.scoring import TritonScorer
+from stream.scoring.triton import TritonScorer
 from stream.sentiment.classifier import SentimentClassifier
 from stream.sentiment.labels import LABEL_IDS, LABELS
 from stream.sentiment.metrics import classification_metrics

@@ -12,8 +12,8 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from stream.app import create_app
 from stream.config import load_settings
+from stream.kafka.app import create_app
 
 app = create_app(
     os.environ["COUNTER_APP_ID"],

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from stream import clickhouse
-from stream.cli import app
+from stream.cli.main import app
+from stream.clickhouse import client as clickhouse
 from stream.config import Settings
 
 runner = CliRunner()

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 from clickhouse_driver import Client
 
-from stream import clickhouse, migrations
+from stream.clickhouse import client as clickhouse
+from stream.clickhouse import migrations
 from stream.config import Settings
 
 
@@ -120,9 +121,9 @@ def test_every_cookbook_query_runs_and_finds_the_sample_rows(
 ) -> None:
     import time
 
-    from stream.cookbook import load_cookbook
+    from stream.clickhouse.cookbook import load_cookbook
+    from stream.clickhouse.sink import TABLES
     from stream.records import Alert, Delivery, Event, LateRecord, Rejection, WindowRecord
-    from stream.sink import TABLES
 
     _, client = database
     migrations.migrate(clickhouse.executor(client), migrations.load_migrations())

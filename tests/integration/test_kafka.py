@@ -7,7 +7,7 @@ import asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from stream.config import Settings
-from stream.kafka_compat import fetch_highwaters
+from stream.kafka.compat import fetch_highwaters
 from tests.integration.kafka_admin import create_topic
 
 

@@ -28,7 +28,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from stream import clickhouse
+from stream.clickhouse import client as clickhouse
 from stream.config import Settings
 from tests.integration.helpers import FINPULSE, ROOT, Served, run
 from tests.integration.kafka_admin import create_topic

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from stream import clickhouse
-from stream.cli import app
+from stream.cli.main import app
+from stream.clickhouse import client as clickhouse
 from stream.config import Settings
 from tests.integration.helpers import FINPULSE, ROOT, run
 

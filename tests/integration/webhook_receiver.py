@@ -1,5 +1,5 @@
 """A webhook receiver on loopback for the delivery tests. It checks every signature with hmac
-itself (not with stream.signing), so a bug in our signing cannot agree with itself."""
+itself (not with stream.delivery.signing), so a bug in our signing cannot agree with itself."""
 
 from __future__ import annotations
 

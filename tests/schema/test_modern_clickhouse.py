@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from stream import migrations
+from stream.clickhouse import migrations
 
 chdb_session = pytest.importorskip("chdb.session")
 
@@ -46,7 +46,7 @@ def test_migrations_apply_twice_roll_back_and_reapply(execute: Any) -> None:
 
 
 def test_every_cookbook_query_runs(execute: Any) -> None:
-    from stream.cookbook import load_cookbook
+    from stream.clickhouse.cookbook import load_cookbook
 
     migrations.migrate(execute, migrations.load_migrations())
     queries = load_cookbook()

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from stream.app import broker_url
 from stream.config import KafkaSettings, load_settings
 from stream.errors import ConfigError
+from stream.kafka.app import broker_url
 
 ENV_VARS = [
     "FINPULSE_CONFIG",

@@ -1,0 +1,1 @@
+"""Alerts: rules that judge closed windows against each topic's baseline, and the agent."""

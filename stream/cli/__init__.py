@@ -1,0 +1,1 @@
+"""The ``finpulse`` command line."""

@@ -1,0 +1,1 @@
+"""ClickHouse: the client, the tables, the sinks, migrations and the SQL cookbook."""

@@ -1,0 +1,1 @@
+"""Delivery: subscriptions, signing and retry policy (pure); channels, store and the runner."""

@@ -1,0 +1,369 @@
+"""Delivery: alerts -> the subscribers that want them, by webhook or to a Kafka topic of their own.
+
+One plain aiokafka consumer reads the ``alerts`` topic (as the sinks do: no faust machinery is
+needed for it) and hands each alert to one queue per subscriber. Every subscriber has its own
+task, so a slow or dead receiver delays only itself: its queue grows (up to ``delivery.backlog``,
+then alerts go straight to the dead-letter topic) while the others and the pipeline go on.
+
+Each attempt is a ``Delivery`` record on the ``deliveries`` topic (and, by its sink, a row of the
+ClickHouse table); failures are retried with exponential backoff and full jitter (``Retry-After``
+honoured); after ``delivery.max_attempts`` the alert goes to ``alerts.deadletter`` with the
+reason. An alert's offset is committed once every subscriber settled it, so a crash re-reads the
+rest; deliveries already settled (the ``deliveries`` table) are not sent again, and the
+``X-Finpulse-Delivery`` id lets a receiver drop the rare repeat (at-least-once).
+
+Subscriptions are re-read from ClickHouse every ``delivery.refresh_s``: additions, pauses and
+deletions apply without a restart; alerts queued for a paused or deleted one are cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from clickhouse_driver.errors import Error as DriverError
+
+from stream import metrics
+from stream.backoff import Backoff
+from stream.clickhouse.client import connect
+from stream.config import Settings
+from stream.delivery import webhook
+from stream.delivery.policy import OffsetTracker, body, delivery_id
+from stream.delivery.store import SubscriptionStore
+from stream.delivery.subscriptions import subscribers
+from stream.errors import FinpulseError
+from stream.logs import get_logger
+from stream.records import Alert, Delivery, Subscription
+
+log = get_logger(__name__)
+SETTLED = ("delivered", "dead_letter", "cancelled")
+SETTLED_LOOKBACK_S = 7 * 86_400
+
+
+@dataclass(frozen=True)
+class Job:
+    alert: Alert
+    subscription_id: str
+    delivery_id: str
+    body: bytes
+    partition: int
+    offset: int
+
+
+class SubscriberView:
+    """The subscriptions as last read from the store."""
+
+    def __init__(self, store: SubscriptionStore) -> None:
+        self.store = store
+        self.by_id: dict[str, Subscription] = {}
+        self._stamp: frozenset[tuple[str, float]] = frozenset()
+
+    async def refresh(self) -> None:
+        subs = await asyncio.to_thread(self.store.all, include_deleted=True)
+        self.by_id = {s.subscription_id: s for s in subs}
+        stamp = frozenset((s.subscription_id, s.updated_at) for s in subs)
+        if stamp != self._stamp:
+            counts = {status: 0 for status in ("active", "paused", "deleted")}
+            for s in subs:
+                counts[s.status] = counts.get(s.status, 0) + 1
+            for status, n in counts.items():
+                metrics.SUBSCRIPTIONS.labels(status).set(n)
+            log.info("subscriptions_loaded", **counts)
+            self._stamp = stamp
+
+    async def follow(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.refresh()
+            except (FinpulseError, DriverError, OSError, EOFError) as exc:
+                # Keep delivering with the last view; a store outage must not stop alerts.
+                log.warning("subscriptions_refresh_failed", error=" ".join(str(exc).split())[:300])
+
+    def active(self) -> list[Subscription]:
+        return [s for s in self.by_id.values() if s.status == "active"]
+
+
+def settled_deliveries(settings: Settings) -> set[str]:
+    """Deliveries settled lately (from the table): not sent again when their alert is re-read."""
+    client = connect(settings.clickhouse)
+    try:
+        rows = client.execute(
+            "SELECT DISTINCT delivery_id FROM deliveries WHERE outcome IN %(settled)s "
+            "AND attempted_at > now() - %(lookback)s",
+            {"settled": SETTLED, "lookback": SETTLED_LOOKBACK_S},
+        )
+    finally:
+        client.disconnect()
+    return {r[0] for r in rows}
+
+
+class Deliverer:
+    def __init__(
+        self,
+        settings: Settings,
+        view: SubscriberView,
+        producer: AIOKafkaProducer,
+        http: httpx.AsyncClient,
+        tracker: OffsetTracker,
+        settled: set[str],
+        deliveries_topic: str,
+        deadletter_topic: str,
+    ) -> None:
+        self.settings = settings.delivery
+        self.view = view
+        self.producer = producer
+        self.http = http
+        self.tracker = tracker
+        self.settled = settled
+        self.deliveries_topic = deliveries_topic
+        self.deadletter_topic = deadletter_topic
+        self.backoff = Backoff(self.settings.backoff_initial_s, self.settings.backoff_max_s)
+        self.queues: dict[str, asyncio.Queue[Job]] = {}
+        # One sender per subscriber for the worker's life; refusals end and leave the set.
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def submit(self, job: Job) -> None:
+        queue = self.queues.get(job.subscription_id)
+        if queue is None:
+            queue = self.queues[job.subscription_id] = asyncio.Queue(self.settings.backlog)
+            self.tasks.add(asyncio.create_task(self._sender(queue)))
+        try:
+            queue.put_nowait(job)
+        except asyncio.QueueFull:
+            reason = f"backlog full: {self.settings.backlog} alerts wait for this subscriber"
+            refusal = asyncio.create_task(self._refuse(job, reason))
+            self.tasks.add(refusal)
+            refusal.add_done_callback(self.tasks.discard)
+            return
+        metrics.DELIVERY_BACKLOG.inc()
+
+    async def _sender(self, queue: asyncio.Queue[Job]) -> None:
+        while True:
+            job = await queue.get()
+            metrics.DELIVERY_BACKLOG.dec()
+            await self.settle(job)
+
+    async def _attempt(self, sub: Subscription, job: Job, attempt: int) -> webhook.Answer:
+        if sub.channel == "webhook":
+            return await webhook.post(
+                self.http, sub.target, sub.secret, job.body, delivery_id=job.delivery_id,
+                attempt=attempt, timeout_s=self.settings.timeout_s,
+            )  # fmt: skip
+        try:
+            send = self.producer.send_and_wait(sub.target, job.body, key=job.alert.topic.encode())
+            await asyncio.wait_for(send, self.settings.timeout_s)
+        except (KafkaError, TimeoutError) as exc:
+            return webhook.Answer(False, 0, f"Kafka topic {sub.target}: {type(exc).__name__} {exc}")
+        return webhook.Answer(True, 0, "")
+
+    async def settle(self, job: Job) -> None:
+        """Attempt until delivered, dead-lettered or cancelled; then the alert is done for us."""
+        attempt = 0
+        while True:
+            attempt += 1
+            sub = self.view.by_id.get(job.subscription_id)
+            if sub is None or sub.status != "active":
+                status = sub.status if sub else "deleted"
+                await self._record(job, sub, attempt, "cancelled", f"subscription {status}")
+                break
+            started, at = time.perf_counter(), time.time()
+            answer = await self._attempt(sub, job, attempt)
+            duration = time.perf_counter() - started
+            metrics.DELIVERY_SECONDS.labels(sub.channel).observe(duration)
+            if answer.ok:
+                await self._record(job, sub, attempt, "delivered", "", answer, at, duration)
+                break
+            if attempt >= self.settings.max_attempts:
+                await self._record(job, sub, attempt, "dead_letter", answer.error, answer, at,
+                                   duration)  # fmt: skip
+                await self._dead_letter(job, answer.error, attempt)
+                break
+            delay = self.backoff.delay(attempt)
+            if answer.retry_after_s is not None:
+                delay = min(max(delay, answer.retry_after_s), self.settings.backoff_max_s)
+            await self._record(job, sub, attempt, "retry", answer.error, answer, at, duration,
+                               next_at=time.time() + delay)  # fmt: skip
+            await asyncio.sleep(delay)
+        self.settled.add(job.delivery_id)
+        self.tracker.done(job.partition, job.offset)
+
+    async def _refuse(self, job: Job, reason: str) -> None:
+        sub = self.view.by_id.get(job.subscription_id)
+        await self._record(job, sub, 0, "dead_letter", reason)
+        await self._dead_letter(job, reason, 0)
+        self.settled.add(job.delivery_id)
+        self.tracker.done(job.partition, job.offset)
+
+    async def _record(
+        self,
+        job: Job,
+        sub: Subscription | None,
+        attempt: int,
+        outcome: str,
+        error: str,
+        answer: webhook.Answer | None = None,
+        at: float | None = None,
+        duration_s: float = 0.0,
+        next_at: float = 0.0,
+    ) -> None:
+        record = Delivery(
+            delivery_id=job.delivery_id,
+            alert_id=job.alert.alert_id,
+            subscription_id=job.subscription_id,
+            channel=sub.channel if sub else "",
+            target=sub.target if sub else "",
+            attempt=attempt,
+            outcome=outcome,
+            status_code=answer.status_code if answer else 0,
+            error=error,
+            duration_ms=round(duration_s * 1000, 3),
+            attempted_at=at if at is not None else time.time(),
+            next_attempt_at=next_at,
+        )
+        metrics.DELIVERIES.labels(record.channel, outcome).inc()
+        log_event = log.info if outcome in ("delivered", "cancelled") else log.warning
+        log_event(
+            "delivery", outcome=outcome, subscription=job.subscription_id, alert=job.alert.alert_id,
+            topic=job.alert.topic, rule=job.alert.rule, attempt=attempt, error=error or None,
+        )  # fmt: skip
+        await self.producer.send_and_wait(
+            self.deliveries_topic, record.to_json(), key=job.subscription_id.encode()
+        )
+
+    async def _dead_letter(self, job: Job, reason: str, attempts: int) -> None:
+        value = {
+            "delivery_id": job.delivery_id,
+            "subscription_id": job.subscription_id,
+            "attempts": attempts,
+            "reason": reason,
+            "failed_at": time.time(),
+            "alert": vars(job.alert),
+        }
+        await self.producer.send_and_wait(
+            self.deadletter_topic, json.dumps(value).encode(), key=job.delivery_id.encode()
+        )
+
+    async def close(self) -> None:
+        tasks = list(self.tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, deliverer: Deliverer, settings: Settings) -> None:
+        self.deliverer = deliverer
+        self.settings = settings
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self.deliverer.tracker.forget({tp.partition for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        # What another worker settled since we last looked must not be sent again.
+        try:
+            fresh = await asyncio.to_thread(settled_deliveries, self.settings)
+        except (DriverError, OSError, EOFError) as exc:
+            log.warning("settled_deliveries_unread", error=str(exc)[:300])
+            return
+        self.deliverer.settled |= fresh
+
+
+async def _start(settings: Settings, view: SubscriberView) -> set[str]:
+    """Wait for ClickHouse: the first view of the subscriptions and the settled deliveries."""
+    backoff = Backoff(initial_s=0.5, maximum_s=10.0)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            await view.refresh()
+            return await asyncio.to_thread(settled_deliveries, settings)
+        except (FinpulseError, DriverError, OSError, EOFError) as exc:
+            delay = backoff.delay(attempt)
+            log.warning("delivery_waiting_for_clickhouse", error=str(exc)[:300],
+                        delay_s=round(delay, 2))  # fmt: skip
+            await asyncio.sleep(delay)
+
+
+async def run(settings: Settings, alerts_topic: str, deliveries_topic: str,
+              deadletter_topic: str) -> None:  # fmt: skip
+    kafka = settings.kafka
+    store = SubscriptionStore(settings.clickhouse)
+    view = SubscriberView(store)
+    settled = await _start(settings, view)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka.bootstrap, client_id=f"{kafka.client_id}-delivery", acks="all"
+    )
+    http = httpx.AsyncClient(
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+    )
+    tracker = OffsetTracker()
+    deliverer = Deliverer(settings, view, producer, http, tracker, settled, deliveries_topic,
+                          deadletter_topic)  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap,
+        client_id=f"{kafka.client_id}-delivery",
+        group_id=f"{settings.pipeline.app_id}-delivery",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=int(kafka.session_timeout_s * 1000),
+        heartbeat_interval_ms=int(kafka.heartbeat_interval_s * 1000),
+    )
+    consumer.subscribe([alerts_topic], listener=_Rebalance(deliverer, settings))
+    await producer.start()
+    await consumer.start()
+    follower = asyncio.create_task(view.follow(settings.delivery.refresh_s))
+    log.info("delivery_started", topic=alerts_topic, subscriptions=len(view.active()))
+    committed: dict[int, int] = {}
+    try:
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000)
+            for tp, messages in batches.items():
+                for m in messages:
+                    _dispatch(deliverer, view, tp.partition, m.offset, m.value)
+            offsets = tracker.committable()
+            if offsets != committed:
+                try:
+                    await consumer.commit(
+                        {TopicPartition(alerts_topic, p): o for p, o in offsets.items()}
+                    )
+                    committed = offsets
+                except (CommitFailedError, KafkaError) as exc:
+                    log.warning("delivery_commit_failed", error=str(exc)[:300])
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
+        await deliverer.close()
+        await consumer.stop()
+        await producer.stop()
+        await http.aclose()
+        store.close()
+
+
+def _dispatch(
+    deliverer: Deliverer, view: SubscriberView, partition: int, offset: int, value: bytes | None
+) -> None:
+    try:
+        alert = Alert.from_json(value or b"")
+    except (ValueError, TypeError) as exc:
+        # Alerts are written by our own agent: a bad one is a bug to see, not a reason to stop.
+        log.error("delivery_bad_alert", partition=partition, offset=offset, error=str(exc)[:300])
+        deliverer.tracker.add(partition, offset, 0)
+        return
+    jobs = []
+    for sub in subscribers(view.active(), alert):
+        did = delivery_id(alert.alert_id, sub.subscription_id)
+        if did not in deliverer.settled:
+            jobs.append(Job(alert, sub.subscription_id, did, body(alert, sub, did), partition,
+                            offset))  # fmt: skip
+    deliverer.tracker.add(partition, offset, len(jobs))
+    for job in jobs:
+        deliverer.submit(job)

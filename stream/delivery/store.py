@@ -1,0 +1,97 @@
+"""The durable home of subscriptions: ClickHouse's ``subscriptions`` table (migration 0014).
+
+A change is a new row with a higher version, and reads take the newest row per id (FINAL), so the
+store needs no locks: two writers racing on one subscription end with the later change.
+Synchronous (clickhouse-driver): async callers run it in a thread.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from clickhouse_driver.errors import Error as DriverError
+
+from stream.clickhouse.client import connect, unavailable
+from stream.config import ClickHouseSettings
+from stream.delivery import subscriptions
+from stream.records import Subscription
+
+COLUMNS = (
+    "subscription_id, name, topics, rules, min_severity, kinds, channel, target, secret, status, "
+    "created_at, updated_at"
+)
+
+
+class SubscriptionNotFound(LookupError):
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(f"no subscription {subscription_id!r} (see `finpulse subscriptions list`)")
+        self.subscription_id = subscription_id
+
+
+def _time(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _from_row(row: tuple[Any, ...]) -> Subscription:
+    sid, name, topics, rules, severity, kinds, channel, target, secret, status, made, changed = row
+    return Subscription(
+        sid, name, list(topics), list(rules), severity, list(kinds), channel, target, secret,
+        status, made.timestamp(), changed.timestamp(),
+    )  # fmt: skip
+
+
+class SubscriptionStore:
+    def __init__(self, settings: ClickHouseSettings) -> None:
+        self.settings = settings
+        self._client = connect(settings)
+
+    def _execute(self, sql: str, params: Any = None) -> Any:
+        try:
+            return self._client.execute(sql, params)
+        except (OSError, EOFError) as exc:
+            self._client.disconnect()
+            raise unavailable(self.settings, exc) from exc
+        except DriverError:
+            self._client.disconnect()
+            raise
+
+    def put(self, sub: Subscription) -> Subscription:
+        row = (
+            sub.subscription_id, sub.name, sub.topics, sub.rules, sub.min_severity, sub.kinds,
+            sub.channel, sub.target, sub.secret, sub.status, _time(sub.created_at),
+            _time(sub.updated_at), time.time_ns(),
+        )  # fmt: skip
+        self._execute(f"INSERT INTO subscriptions ({COLUMNS}, version) VALUES", [row])
+        return sub
+
+    def all(self, *, include_deleted: bool = False) -> list[Subscription]:
+        where = "" if include_deleted else "WHERE status != 'deleted'"
+        rows = self._execute(
+            f"SELECT {COLUMNS} FROM subscriptions FINAL {where} "
+            "ORDER BY created_at, subscription_id"
+        )
+        return [_from_row(r) for r in rows]
+
+    def get(self, subscription_id: str) -> Subscription:
+        rows = self._execute(
+            f"SELECT {COLUMNS} FROM subscriptions FINAL "
+            "WHERE subscription_id = %(id)s AND status != 'deleted'",
+            {"id": subscription_id},
+        )
+        if not rows:
+            raise SubscriptionNotFound(subscription_id)
+        return _from_row(rows[0])
+
+    def add(self, data: dict[str, Any]) -> Subscription:
+        return self.put(subscriptions.create(data, now=time.time()))
+
+    def change(self, subscription_id: str, data: dict[str, Any]) -> Subscription:
+        return self.put(subscriptions.change(self.get(subscription_id), data, now=time.time()))
+
+    def delete(self, subscription_id: str) -> Subscription:
+        return self.put(subscriptions.deleted(self.get(subscription_id), now=time.time()))
+
+    def close(self) -> None:
+        self._client.disconnect()

@@ -1,0 +1,1 @@
+"""Kafka: the faust app, the pipeline's topics, compatibility measures for other brokers."""

@@ -1,0 +1,1 @@
+"""Scoring: repeats out, batches planned, sentiment from Triton; the scoring watermark."""

@@ -1,0 +1,1 @@
+"""The HTTP API (subscriptions) served by ``finpulse api``."""
