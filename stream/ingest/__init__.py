@@ -1,1 +1,1 @@
-"""Ingest: validate raw posts, normalise, redact, detect language, find topics (pure), and the agent."""
+"""Ingest: validate raw posts, normalise, redact, detect language, find topics; the agent."""
