@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from stream.clickhouse import migrations
+from tests.schema.checks import assert_declared_tables_match
 
 chdb_session = pytest.importorskip("chdb.session")
 
@@ -56,3 +57,8 @@ def test_every_cookbook_query_runs(execute: Any) -> None:
             execute(sql)
         except Exception as exc:  # report which query, not only the engine's message
             raise AssertionError(f"cookbook query {name} fails on ClickHouse 26: {exc}") from exc
+
+
+def test_declared_tables_match_the_migrated_schema(execute: Any) -> None:
+    migrations.migrate(execute, migrations.load_migrations())
+    assert_declared_tables_match(execute)
