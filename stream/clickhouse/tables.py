@@ -23,7 +23,9 @@ from stream.records import Alert, Delivery, Event, LateRecord, Rejection, Subscr
 
 VERSION = ("version", "UInt64")
 UTC_TIME = "DateTime('UTC')"
-LABEL = "Enum8('negative' = -1, 'neutral' = 0, 'positive' = 1)"
+# Migration 0016 added 'unscored': a text no model scored must not count as neutral.
+LABEL = "Enum8('unscored' = -128, 'negative' = -1, 'neutral' = 0, 'positive' = 1)"
+UNSCORED = "unscored"
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,10 @@ def flag(name: str) -> Column:
     return Column(name, "UInt8", lambda record: int(get(record)))
 
 
+def _label(e: Event) -> str:
+    return e.label if e.scored else UNSCORED
+
+
 EVENTS = Table(
     "events",
     Event.from_json,
@@ -98,7 +104,7 @@ EVENTS = Table(
         column("content_hash", "UInt64"),
         column("duplicate_of", "String"),
         flag("scored"),
-        column("label", LABEL),
+        Column("label", LABEL, _label),
         Column("p_negative", "Float32", lambda e: e.probs[0]),
         Column("p_neutral", "Float32", lambda e: e.probs[1]),
         Column("p_positive", "Float32", lambda e: e.probs[2]),

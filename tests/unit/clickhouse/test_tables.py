@@ -66,6 +66,19 @@ def test_event_row_holds_each_field_under_its_column() -> None:
     }  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("scored", "label", "stored"),
+    [
+        (True, "negative", "negative"),
+        (True, "neutral", "neutral"),
+        (False, "neutral", "unscored"),  # what the scoring stage leaves on an unscored event
+    ],
+)
+def test_unscored_event_row_has_no_sentiment_label(scored: bool, label: str, stored: str) -> None:
+    row = written(EVENTS, event(scored=scored, label=label))
+    assert (row["scored"], row["label"]) == (int(scored), stored)
+
+
 def test_window_row_holds_each_field_under_its_column() -> None:
     window = WindowRecord("AAPL", T, 900, 10, 6, 3, 1, -4.5, -0.45, 500.0, -0.5, 0.6, True, T + 960,
                           ["wire:3", "wire:1"])  # fmt: skip
