@@ -18,7 +18,8 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from stream import metrics
-from stream.clickhouse.sink import TABLES, ClickHouseSink
+from stream.clickhouse.sink import ClickHouseSink
+from stream.clickhouse.tables import TABLES
 from stream.config import ClickHouseSettings, KafkaSettings, PipelineSettings
 from stream.kafka.topics import Topics
 from stream.logs import get_logger
@@ -72,6 +73,7 @@ async def run_sink(
         heartbeat_interval_ms=int(kafka.heartbeat_interval_s * 1000),
     )
     writer = ClickHouseSink(clickhouse, table)
+    published_at = table.position("published_at") if table_name == "events" else None
     await consumer.start()
     log.info("sink_started", table=table_name, topic=topic)
     try:
@@ -96,10 +98,10 @@ async def run_sink(
                 # A rebalance took the partitions: the new owner writes these rows again, which
                 # the idempotent keys absorb.
                 log.warning("sink_commit_failed", table=table_name, error=str(exc))
-            if table_name == "events":
+            if published_at is not None:
                 now = time.time()
                 for row in rows:
-                    metrics.LAG_SECONDS.observe(now - row[3].timestamp())
+                    metrics.LAG_SECONDS.observe(now - row[published_at].timestamp())
             metrics.BATCH_SECONDS.labels(f"sink_{table_name}").observe(
                 time.perf_counter() - started
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +11,14 @@ from clickhouse_driver import Client
 
 from stream.clickhouse import client as clickhouse
 from stream.clickhouse import migrations
+from stream.clickhouse.tables import EVENTS, TABLES
 from stream.config import Settings
+from stream.records import Event
+from tests.schema.checks import (
+    assert_declared_tables_match,
+    roll_back_unscored_label,
+    unscored_label_migration,
+)
 
 
 @pytest.fixture
@@ -119,11 +127,8 @@ def test_changed_migration_is_refused(database: tuple[str, Client]) -> None:
 def test_every_cookbook_query_runs_and_finds_the_sample_rows(
     database: tuple[str, Client],
 ) -> None:
-    import time
-
     from stream.clickhouse.cookbook import load_cookbook
-    from stream.clickhouse.sink import TABLES
-    from stream.records import Alert, Delivery, Event, LateRecord, Rejection, WindowRecord
+    from stream.records import Alert, Delivery, LateRecord, Rejection, WindowRecord
 
     _, client = database
     migrations.migrate(clickhouse.executor(client), migrations.load_migrations())
@@ -173,13 +178,45 @@ def test_every_cookbook_query_runs_and_finds_the_sample_rows(
     }  # fmt: skip
     for table, values in rows.items():
         spec = TABLES[table]
-        client.execute(
-            f"INSERT INTO {spec.name} ({spec.columns}) VALUES",
-            [spec.row(spec.decode(v), 1) for v in values],
-        )
+        client.execute(spec.insert_sql(), [spec.row(spec.decode(v), 1) for v in values])
     empty = []
     for query, sql in load_cookbook().items():
         if not client.execute(sql):
             empty.append(query)
     # topics_turning_negative needs a calm day before a bad hour; the sample has no such day.
     assert empty == ["topics_turning_negative"], empty
+
+
+def test_declared_tables_match_the_migrated_schema(database: tuple[str, Client]) -> None:
+    _, client = database
+    execute = clickhouse.executor(client)
+    migrations.migrate(execute, migrations.load_migrations())
+    assert_declared_tables_match(execute)
+
+
+def test_unscored_events_are_not_counted_neutral(database: tuple[str, Client]) -> None:
+    _, client = database
+    execute = clickhouse.executor(client)
+    files = migrations.load_migrations()
+    migrations.migrate(execute, files)
+    now = time.time()
+    events = [
+        Event("x:en", "x", "social.raw", 0, 1, now, now, "en", True, "", "flat quarter", "", "",
+              0.0, [], ["AAPL"], 1, scored=True, label="neutral", probs=[0.1, 0.8, 0.1]),
+        Event("x:de", "x", "social.raw", 0, 2, now, now, "de", True, "", "Gewinn", "", "", 0.0,
+              [], ["AAPL"], 2),  # as the scoring stage leaves a language no model covers
+    ]  # fmt: skip
+    client.execute(EVENTS.insert_sql(), [EVENTS.row(e, 1) for e in events])
+    assert client.execute("SELECT event_id, scored, label FROM events FINAL ORDER BY event_id") == [
+        ("x:de", 0, "unscored"),
+        ("x:en", 1, "neutral"),
+    ]
+    assert client.execute("SELECT uniqExactIfMerge(neutral) FROM topic_hourly") == [(1,)]
+
+    # The way back relabels them 'neutral', as the code before the migration wrote them.
+    roll_back_unscored_label(execute, files)
+    assert client.execute("SELECT event_id, label FROM events FINAL ORDER BY event_id") == [
+        ("x:de", "neutral"),
+        ("x:en", "neutral"),
+    ]
+    assert migrations.migrate(execute, files)[0] == unscored_label_migration(files)

@@ -11,6 +11,11 @@ from typing import Any
 import pytest
 
 from stream.clickhouse import migrations
+from tests.schema.checks import (
+    assert_declared_tables_match,
+    roll_back_unscored_label,
+    unscored_label_migration,
+)
 
 chdb_session = pytest.importorskip("chdb.session")
 
@@ -56,3 +61,30 @@ def test_every_cookbook_query_runs(execute: Any) -> None:
             execute(sql)
         except Exception as exc:  # report which query, not only the engine's message
             raise AssertionError(f"cookbook query {name} fails on ClickHouse 26: {exc}") from exc
+
+
+def test_declared_tables_match_the_migrated_schema(execute: Any) -> None:
+    migrations.migrate(execute, migrations.load_migrations())
+    assert_declared_tables_match(execute)
+
+
+def test_unscored_rows_are_their_own_label_and_neutral_again_after_rollback(execute: Any) -> None:
+    files = migrations.load_migrations()
+    migrations.migrate(execute, files)
+    execute(
+        "INSERT INTO events (event_id, source, published_at, topics, scored, label) VALUES "
+        "('x:1', 'x', now(), ['AAPL'], 0, 'unscored'), ('x:2', 'x', now(), ['AAPL'], 1, 'neutral')"
+    )
+    assert execute("SELECT label, count() FROM events GROUP BY label ORDER BY label") == [
+        ["unscored", "1"],
+        ["neutral", "1"],
+    ]
+    assert execute("SELECT uniqExactIfMerge(neutral) FROM topic_hourly") == [["1"]]
+
+    # The way back relabels them 'neutral', as the code before the migration wrote them.
+    roll_back_unscored_label(execute, files)
+    assert execute("SELECT event_id, label FROM events ORDER BY event_id") == [
+        ["x:1", "neutral"],
+        ["x:2", "neutral"],
+    ]
+    assert migrations.migrate(execute, files)[0] == unscored_label_migration(files)
