@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import tritonclient.grpc.aio as grpcclient
@@ -20,6 +19,7 @@ from tritonclient.utils import InferenceServerException
 from stream.backoff import Backoff
 from stream.errors import FinpulseError
 from stream.logs import get_logger
+from stream.scoring.plan import Sentiment
 from stream.sentiment.labels import LABELS
 
 log = get_logger(__name__)
@@ -37,13 +37,6 @@ class ScoringError(FinpulseError):
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)
         self.retryable = retryable
-
-
-@dataclass(frozen=True)
-class Sentiment:
-    label: str
-    score: float  # p(positive) - p(negative)
-    probs: tuple[float, float, float]  # negative, neutral, positive
 
 
 def classify_error(exc: InferenceServerException) -> bool:

@@ -1,18 +1,18 @@
 """Windows: per-topic contributions -> window states on ``sentiment.windows`` (and late texts on
-``sentiment.late``). The logic is stream/windows/state.py; this module keeps its state in a faust
-table (changelogged, so a restarted or rebalanced worker recovers it) and drives it from the
-stream.
+``sentiment.late``). The logic is pure (stream/windows/state.py for the windows,
+stream/windows/clock.py for the clock that closes them); this module keeps the window state in a
+faust table (changelogged, so a restarted or rebalanced worker recovers it; key layout in
+stream/windows/table_keys.py) and drives it from the stream.
 
-State per topic: one table entry per one-minute pane (``TOPIC\\x1fSTART``) and the clock up to
-which windows were closed (``TOPIC\\x1f~closed``). Each message updates the entries of the
-partition it came from, so a state change and the offset that caused it travel together.
+Each message updates the entries of the partition it came from, so a state change and the offset
+that caused it travel together.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -23,54 +23,23 @@ from stream.kafka.app import json_table
 from stream.kafka.topics import Topics, partition_for
 from stream.logs import get_logger
 from stream.records import LateRecord, Tick, TopicBatch, WindowRecord
-from stream.windows.state import Pane, TopicWindows, parse_specs
+from stream.windows.clock import WindowClock
+from stream.windows.panes import Pane, parse_specs
+from stream.windows.state import TopicWindows
+from stream.windows.table_keys import closed_key, load_states, pane_key
 
 log = get_logger(__name__)
-SEP = "\x1f"
-CLOSED = "~closed"
-
-
-def load_states(items: Iterable[tuple[str, Any]], build: Any) -> dict[str, TopicWindows]:
-    """Rebuild the topics' window states from table entries."""
-    panes: dict[str, dict[int, Pane]] = {}
-    closed: dict[str, float] = {}
-    for key, value in items:
-        topic, _, part = key.rpartition(SEP)
-        if part == CLOSED:
-            closed[topic] = float(value)
-        elif value is not None:
-            panes.setdefault(topic, {})[int(part)] = Pane.from_dict(value)
-    return {
-        topic: build(topic, panes.get(topic, {}), closed.get(topic, 0.0))
-        for topic in set(panes) | set(closed)
-    }
 
 
 def register(
     app: faust.App, topics: Topics, settings: PipelineSettings, wall: Callable[[float], float]
 ) -> None:
-    """``wall(now)``: the wall time the timer may close windows by (see score_agent.Progress)."""
+    """``wall(now)``: the wall time the timer may close windows by (see
+    stream/scoring/progress.py, ``Progress.wall``)."""
     specs = parse_specs(settings.windows)
     table = json_table(app, "window-panes", settings.partitions)
     states: dict[str, TopicWindows] | None = None
-    # Per partition of the contributions topic: the latest event time seen, the wall time of its
-    # latest batch (to tell a stream that stopped), and each scoring worker's watermark with the
-    # wall time it came (a worker quiet for idle_close_s no longer holds the clock back).
-    event_clock: dict[int, float] = {}
-    last_batch: dict[int, float] = {}
-    marks: dict[int, dict[str, tuple[float, float]]] = {}
-
-    def clock_of(partition: int, now: float) -> float:
-        """The partition's event-time clock: the lowest watermark of the scoring workers still
-        sending; the latest event time seen once none is (or from senders without one)."""
-        active = [
-            mark
-            for mark, seen in marks.get(partition, {}).values()
-            if now - seen < settings.idle_close_s
-        ]
-        return min(active) if active else event_clock.get(partition, 0.0)
-
-    started = 0.0  # when this worker's agent first ran (set below)
+    clock = WindowClock(settings.idle_close_s, wall_clock_close=settings.wall_clock_close)
 
     def build(topic: str, panes: dict[int, Pane], closed_until: float) -> TopicWindows:
         return TopicWindows(
@@ -101,13 +70,10 @@ def register(
             tw = windows[batch.topic] = build(batch.topic, {}, 0.0)
         touched: set[int] = set()
         now = time.time()
-        last_batch[partition] = now
-        if batch.source:
-            senders = marks.setdefault(partition, {})
-            previous = senders.get(batch.source, (0.0, now))[0]
-            senders[batch.source] = (max(previous, batch.watermark), now)
-        for c in batch.contributions():
-            event_clock[partition] = max(event_clock.get(partition, 0.0), c.published_at)
+        contributions = batch.contributions()
+        times = [c.published_at for c in contributions]
+        clock.on_batch(partition, batch.source, batch.watermark, times, now)
+        for c in contributions:
             outcome, pane = tw.add(c)
             metrics.RECORDS.labels("windows", outcome).inc()
             if outcome == "counted":
@@ -118,34 +84,26 @@ def register(
                 )
                 await topics.late.send(key=batch.topic.encode(), value=late.to_json())
         for pane in touched:
-            table[f"{batch.topic}{SEP}{pane}"] = tw.panes[pane].to_dict()
+            table[pane_key(batch.topic, pane)] = tw.panes[pane].to_dict()
 
     async def on_tick(partition: int, tick: Tick) -> None:
         now = time.time()
-        clock = clock_of(partition, now)
-        # A partition that has had no text for idle_close_s closes by wall time, so the last
-        # windows of a stream that stops are emitted. The tick's wall time is held back while a
-        # scoring batch is stuck (Triton down), and a restarted worker waits idle_close_s first,
-        # so a backlog is never declared late by the clock on the wall.
-        quiet_since = last_batch.get(partition, started or now)
-        if settings.wall_clock_close and tick.wall - quiet_since >= settings.idle_close_s:
-            clock = max(clock, tick.wall - settings.idle_close_s)
+        close_to = clock.on_tick(partition, tick.wall, now)
         for topic, tw in list(current().items()):
             if partition_for(topic, topics.partitions) != partition:
                 continue
-            closed, expired = tw.close(tw.clock(clock), now)
+            closed, expired = tw.close(tw.clock(close_to), now)
             await emit(closed)
             await emit(tw.running(now))
             if closed or expired:
-                table[f"{topic}{SEP}{CLOSED}"] = tw.closed_until
+                table[closed_key(topic)] = tw.closed_until
             for pane in expired:
-                del table[f"{topic}{SEP}{pane}"]
+                del table[pane_key(topic, pane)]
 
     @app.agent(topics.contributions, name="windows")
     async def windows(stream: faust.StreamT[bytes]) -> None:
-        nonlocal started
         async for event in stream.events():
-            started = started or time.time()
+            clock.on_message(time.time())
             data = json.loads(event.value)
             if data.get("kind") == "tick":
                 await on_tick(event.message.partition, Tick.from_dict(data))

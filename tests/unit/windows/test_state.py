@@ -5,43 +5,9 @@ from collections import Counter
 
 import pytest
 
-from stream.records import Contribution
-from stream.windows.agent import CLOSED, SEP, load_states
-from stream.windows.state import (
-    DEFAULT_SPECS,
-    Pane,
-    TopicWindows,
-    WindowSpec,
-    pane_start,
-    parse_specs,
-)
-
-T0 = 1_800_000_000  # a whole hour
-
-
-def c(
-    i: int, ts: float, label: str = "neutral", score: float = 0.0, reach: float = 0.0
-) -> Contribution:
-    return Contribution(f"src:{i}", ts, label, score, reach)
-
-
-def test_parse_specs() -> None:
-    assert parse_specs("900/60, 3600/300") == (
-        WindowSpec(60, 60),
-        WindowSpec(900, 60),
-        WindowSpec(3600, 300),
-    )
-    for bad in ("90/60", "900/0", "60/120", "x"):
-        with pytest.raises(ValueError):
-            parse_specs(bad)
-
-
-def test_window_starts_of_a_pane() -> None:
-    assert list(WindowSpec(60, 60).starts(T0 + 120)) == [T0 + 120]
-    starts = list(WindowSpec(900, 60).starts(T0 + 600))
-    assert len(starts) == 15 and starts[0] == T0 + 600 - 840 and starts[-1] == T0 + 600
-    starts = list(WindowSpec(3600, 300).starts(T0 + 610))
-    assert len(starts) == 12 and all(s <= T0 + 610 < s + 3600 for s in starts)
+from stream.windows.panes import DEFAULT_SPECS, parse_specs
+from stream.windows.state import TopicWindows
+from tests.unit.windows.texts import T0, c
 
 
 def test_counts_and_scores_of_a_window() -> None:
@@ -129,38 +95,6 @@ def test_panes_expire_when_no_window_needs_them() -> None:
     assert expired == [T0] and not tw.panes
 
 
-def test_state_rebuilt_from_persisted_panes_gives_the_same_windows() -> None:
-    specs = parse_specs("60/60,900/60")
-    live = TopicWindows("X", specs, lateness_s=10)
-    for i in range(50):
-        live.add(c(i, T0 + i * 7.0, "negative" if i % 3 else "positive", -0.5 if i % 3 else 0.5))
-    first, _ = live.close(T0 + 200, now=0)
-    # What the window agent persists: the panes and the clock windows were closed up to.
-    items = [(f"X{SEP}{p}", pane.to_dict()) for p, pane in live.panes.items()]
-    items.append((f"X{SEP}{CLOSED}", live.closed_until))
-
-    def build(topic: str, panes: dict[int, Pane], closed: float) -> TopicWindows:
-        return TopicWindows(topic, specs, lateness_s=10, panes=panes, closed_until=closed)
-
-    restored = load_states(items, build)["X"]
-    assert restored.add(c(49, T0 + 49 * 7.0, "negative"))[1] == pane_start(T0 + 343)
-    assert restored.add(c(49, T0 + 49 * 7.0, "negative"))[0] == "repeat"
-    rest_live, _ = live.close(T0 + 5000, now=0)
-    rest_restored, _ = restored.close(T0 + 5000, now=0)
-    key = lambda w: (w.window_seconds, w.window_start, w.n, w.n_negative, round(w.score_sum, 6))  # noqa: E731
-    assert sorted(map(key, rest_live)) == sorted(map(key, rest_restored))
-    assert not {(w.window_seconds, w.window_start) for w in first} & {
-        (w.window_seconds, w.window_start) for w in rest_restored
-    }
-
-
-def test_pane_round_trip() -> None:
-    pane = Pane()
-    pane.add(c(1, T0, "positive", 0.5, 10))
-    again = Pane.from_dict(pane.to_dict())
-    assert again == pane and not again.add(c(1, T0))
-
-
 def test_windows_carry_the_most_negative_texts() -> None:
     tw = TopicWindows("X", parse_specs("60/60,120/60"), lateness_s=0)
     for i, score in enumerate([-0.9, 0.5, -0.2, -0.95, -0.3, -0.4, -0.5, -0.6]):
@@ -171,73 +105,3 @@ def test_windows_carry_the_most_negative_texts() -> None:
     assert minute.most_negative == ["src:3", "src:0", "src:7", "src:6", "src:5"]
     two = next(w for w in closed if (w.window_seconds, w.window_start) == (120, T0))
     assert two.most_negative[:2] == ["src:20", "src:3"] and len(two.most_negative) == 5
-
-
-def test_the_scoring_watermark_waits_for_the_slowest_partition_and_batch() -> None:
-    from stream.scoring.agent import Progress
-
-    p = Progress(idle_s=10)
-    # A back-fill: partition 0 is read up to minute 15 while partition 1 is still at minute 3.
-    p.started(1, [(0, 10), (0, 11), (1, 5)], [T0 + 900, T0 + 840, T0 + 180], now=100.0)
-    assert p.watermark(100.0) == T0 + 180  # the batch in flight and partition 1 hold it
-    p.finished(1)
-    assert p.watermark(100.5) == T0 + 180  # partition 1 is behind
-    p.started(2, [(1, 6)], [T0 + 600], now=101.0)
-    assert p.watermark(101.0) == T0 + 600
-    p.finished(2)
-    assert p.watermark(101.0) == T0 + 600
-    # Partition 1 goes quiet (its part of the stream ended): it holds nothing back any more.
-    assert p.watermark(112.0) == T0 + 900
-    assert p.wall(112.0) == 112.0
-    p.started(3, [(0, 12)], [T0 + 950], now=113.0)
-    assert p.wall(200.0) == 113.0  # a stuck batch holds the wall clock
-
-
-def test_a_partition_with_records_not_taken_yet_holds_the_watermark() -> None:
-    from stream.scoring.agent import Progress
-
-    p = Progress(idle_s=10)
-    p.assigned({0, 1})
-    p.start.update({0: 0, 1: 0})
-    # Both partitions were read long ago, then the stream went quiet.
-    p.started(1, [(0, 9), (1, 4)], [T0 + 60, T0 + 30], now=100.0)
-    p.finished(1)
-    p.observe(0, highwater=10)
-    p.observe(1, highwater=5)
-    assert p.watermark(200.0) == T0 + 60  # nothing busy: the latest time read
-    # A back-fill lands on both; partition 0 is read first and runs minutes ahead.
-    p.observe(1, highwater=400)
-    p.started(2, [(0, 10)], [T0 + 900], now=201.0)
-    p.finished(2)
-    p.observe(0, highwater=400)
-    assert p.watermark(201.5) == T0 + 30  # partition 1 has records waiting: it holds
-    p.started(3, [(1, 5)], [T0 + 300], now=202.0)
-    p.finished(3)
-    assert p.watermark(202.0) == T0 + 300
-    # Everything taken: partition 1 holds only while busy, as before.
-    p.observe(0, highwater=11)
-    p.observe(1, highwater=6)
-    assert p.watermark(202.5) == T0 + 300
-    assert p.watermark(213.0) == T0 + 900
-
-
-def test_a_partition_not_read_since_assignment_holds_the_watermark_at_zero() -> None:
-    from stream.scoring.agent import Progress
-
-    p = Progress(idle_s=10)
-    p.assigned({0, 1, 2})
-    p.start.update({0: None, 1: 20, 2: 7})  # where reading began: the committed offsets
-    p.observe(1, highwater=50)  # records 20 to 49 waiting
-    p.observe(2, highwater=7)  # nothing waiting
-    p.observe(0, highwater=None)  # not fetched yet: claims nothing
-    p.started(1, [(0, 0)], [T0 + 900], now=100.0)
-    p.finished(1)
-    assert p.watermark(100.0) == 0.0  # partition 1 might hold anything
-    p.started(2, [(1, 20)], [T0 + 120], now=101.0)
-    p.finished(2)
-    assert p.watermark(101.0) == T0 + 120  # read: it holds at what it has read
-    p.observe(1, highwater=50)
-    assert p.watermark(150.0) == T0 + 120  # quiet but not done: still holds
-    # A rebalance takes partition 1 away: another worker answers for it now.
-    p.assigned({0, 2})
-    assert p.watermark(150.0) == T0 + 900
