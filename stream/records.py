@@ -146,6 +146,8 @@ class WindowRecord(_Json):
 
     ``final`` is false for the running state of an open window (emitted by the timer so that
     dashboards see it) and true once the window has closed; alerting reads only final ones.
+    ``amendments`` counts the times a final window was emitted again because texts within the
+    allowed lateness arrived after it closed (0 for its first final emission).
     """
 
     topic: str
@@ -163,6 +165,7 @@ class WindowRecord(_Json):
     final: bool
     emitted_at: float
     most_negative: list[str] = field(default_factory=list)  # event ids, most negative first
+    amendments: int = 0
 
 
 @dataclass
