@@ -621,8 +621,8 @@ def watch(
 
 @contextlib.contextmanager
 def _store(ctx: typer.Context) -> Iterator[Any]:
-    from stream.delivery.store import SubscriptionNotFound, SubscriptionStore
-    from stream.delivery.subscriptions import InvalidSubscription
+    from stream.delivery.store import SubscriptionStore
+    from stream.errors import InvalidSubscription, SubscriptionNotFound
 
     store = SubscriptionStore(_settings(ctx).clickhouse)
     try:
