@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import httpx
 from aiokafka import AIOKafkaClient
 
-from stream.clickhouse.client import connect
+from stream.clickhouse.client import DRIVER_ERRORS, connect
 from stream.config import ClickHouseSettings, KafkaSettings, TritonSettings
 
 
@@ -45,7 +45,7 @@ def check_clickhouse(settings: ClickHouseSettings, timeout_s: float = 5.0) -> He
     try:
         ((version,),) = client.execute("SELECT version()")
         return Health("clickhouse", address, True, f"version {version}")
-    except Exception as exc:
+    except DRIVER_ERRORS as exc:
         return Health("clickhouse", address, False, f"{type(exc).__name__}: {exc}")
     finally:
         client.disconnect()

@@ -4,18 +4,37 @@ clickhouse-driver is synchronous: callers on the event loop run it in a thread (
 Compatibility note for ClickHouse 18.16, the local stand-in: never send a literal
 ``INSERT ... VALUES (...)`` through the driver (18.16 hangs for 300 s); pass rows as data:
 ``client.execute("INSERT INTO t (a, b) VALUES", rows)``.
+
+Driver errors become finpulse errors here: ``DRIVER_ERRORS`` is everything a call may raise, and
+``with mapped(settings):`` raises it as ServiceUnavailable (no answer) or ServiceError (an error
+answered), with the fix in the message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as DriverError
+from clickhouse_driver.errors import ErrorCodes, ServerException
 
 from stream.config import ClickHouseSettings
-from stream.errors import ServiceUnavailable
+from stream.errors import ServiceError, ServiceUnavailable
+
+# Everything clickhouse-driver raises for a failed call: its own errors (a refused query too) and,
+# for a dropped or refused connection, the socket's.
+DRIVER_ERRORS: tuple[type[Exception], ...] = (DriverError, OSError, EOFError)
+
+# What to do about the server errors that have a known fix.
+_FIXES = {
+    ErrorCodes.UNKNOWN_TABLE: "run `finpulse db migrate`",
+    ErrorCodes.UNKNOWN_DATABASE: "run `finpulse db migrate`",
+    ErrorCodes.UNKNOWN_USER: "check FINPULSE_CLICKHOUSE_USER",
+    ErrorCodes.WRONG_PASSWORD: "check FINPULSE_CLICKHOUSE_PASSWORD",
+    516: "check FINPULSE_CLICKHOUSE_USER and _PASSWORD",  # AUTHENTICATION_FAILED, newer servers
+}
 
 
 def connect(settings: ClickHouseSettings, *, database: str | None = None) -> Client:
@@ -36,11 +55,22 @@ def ensure_database(settings: ClickHouseSettings, database: str | None = None) -
     name = database if database is not None else settings.database
     client = connect(settings, database="default")
     try:
-        client.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(name)}")
-    except (DriverError, OSError, EOFError) as exc:
-        raise unavailable(settings, exc) from exc
+        with mapped(settings):
+            client.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(name)}")
     finally:
         client.disconnect()
+
+
+@contextlib.contextmanager
+def mapped(settings: ClickHouseSettings) -> Iterator[None]:
+    """Raise the driver errors of the block as finpulse errors: ServiceError when the server
+    answered with one, ServiceUnavailable when it did not answer."""
+    try:
+        yield
+    except ServerException as exc:
+        raise refused(settings, exc) from exc
+    except DRIVER_ERRORS as exc:
+        raise unavailable(settings, exc) from exc
 
 
 def executor(client: Client) -> Any:
@@ -59,6 +89,19 @@ def unavailable(settings: ClickHouseSettings, exc: BaseException) -> ServiceUnav
         "`./ops/stack up`, or set FINPULSE_CLICKHOUSE_HOST / FINPULSE_CLICKHOUSE_PORT",
         service="clickhouse",
         address=address,
+    )
+
+
+def refused(settings: ClickHouseSettings, exc: ServerException) -> ServiceError:
+    address = f"{settings.host}:{settings.port}"
+    # The server appends its stack trace to the message: of no use to whoever reads ours.
+    message = str(exc.message).split(". Stack trace:", 1)[0].strip()
+    fix = _FIXES.get(exc.code or 0, "see the ClickHouse server log")
+    return ServiceError(
+        f"ClickHouse at {address} answered with error {exc.code}: {message}; {fix}",
+        service="clickhouse",
+        address=address,
+        code=exc.code,
     )
 
 

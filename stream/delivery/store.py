@@ -11,23 +11,16 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from clickhouse_driver.errors import Error as DriverError
-
-from stream.clickhouse.client import connect, unavailable
+from stream.clickhouse.client import connect, mapped
 from stream.config import ClickHouseSettings
 from stream.delivery import subscriptions
+from stream.errors import FinpulseError, SubscriptionNotFound
 from stream.records import Subscription
 
 COLUMNS = (
     "subscription_id, name, topics, rules, min_severity, kinds, channel, target, secret, status, "
     "created_at, updated_at"
 )
-
-
-class SubscriptionNotFound(LookupError):
-    def __init__(self, subscription_id: str) -> None:
-        super().__init__(f"no subscription {subscription_id!r} (see `finpulse subscriptions list`)")
-        self.subscription_id = subscription_id
 
 
 def _time(ts: float) -> datetime:
@@ -49,12 +42,10 @@ class SubscriptionStore:
 
     def _execute(self, sql: str, params: Any = None) -> Any:
         try:
-            return self._client.execute(sql, params)
-        except (OSError, EOFError) as exc:
-            self._client.disconnect()
-            raise unavailable(self.settings, exc) from exc
-        except DriverError:
-            self._client.disconnect()
+            with mapped(self.settings):
+                return self._client.execute(sql, params)
+        except FinpulseError:
+            self._client.disconnect()  # the next call starts on a fresh connection
             raise
 
     def put(self, sub: Subscription) -> Subscription:
@@ -81,7 +72,7 @@ class SubscriptionStore:
             {"id": subscription_id},
         )
         if not rows:
-            raise SubscriptionNotFound(subscription_id)
+            raise SubscriptionNotFound(subscription_id=subscription_id)
         return _from_row(rows[0])
 
     def add(self, data: dict[str, Any]) -> Subscription:

@@ -17,6 +17,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from stream.alerts.rules import RULES, SEVERITIES
+
+# Imported "as" itself: the error's old home, where callers still import it from.
+from stream.errors import InvalidSubscription as InvalidSubscription
 from stream.records import Alert, Subscription
 
 CHANNELS = ("webhook", "kafka")
@@ -26,10 +29,6 @@ STATUSES = ("active", "paused")
 EDITABLE = ("name", "topics", "rules", "min_severity", "kinds", "status", "target")
 _TOPIC = re.compile(r"^[A-Za-z0-9_.:*?\-\[\]/ ]{1,128}$")
 _KAFKA_TOPIC = re.compile(r"^[A-Za-z0-9._\-]{1,249}$")
-
-
-class InvalidSubscription(ValueError):
-    """A subscription or a change to one is not acceptable; the message says which field and why."""
 
 
 def new_id() -> str:

@@ -19,6 +19,7 @@ from typing import Any
 import fastjsonschema
 import jsonschema
 
+from stream.errors import InvalidRecord
 from stream.records import Post
 
 # stream/ingest/schemas is a link to schemas/records, so the wheel carries the one copy.
@@ -27,11 +28,8 @@ MAX_RECORD_BYTES = 1 << 20
 EARLIEST = datetime(1990, 1, 1).timestamp()
 
 
-class Invalid(ValueError):
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
+# The name parse_post's callers catch (the ingest agent, the tests): validation.Invalid.
+Invalid = InvalidRecord
 
 
 @dataclass(frozen=True)

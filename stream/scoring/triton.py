@@ -17,7 +17,9 @@ import tritonclient.grpc.aio as grpcclient
 from tritonclient.utils import InferenceServerException
 
 from stream.backoff import Backoff
-from stream.errors import FinpulseError
+
+# Imported "as" itself: the error's old home, where the scoring agent still imports it from.
+from stream.errors import ScoringError as ScoringError
 from stream.logs import get_logger
 from stream.scoring.plan import Sentiment
 from stream.sentiment.labels import LABELS
@@ -29,14 +31,6 @@ _RETRYABLE = {
     "StatusCode.DEADLINE_EXCEEDED",
     "StatusCode.RESOURCE_EXHAUSTED",
 }
-
-
-class ScoringError(FinpulseError):
-    """Scoring failed; ``retryable`` says whether trying again later may succeed."""
-
-    def __init__(self, message: str, *, retryable: bool) -> None:
-        super().__init__(message)
-        self.retryable = retryable
 
 
 def classify_error(exc: InferenceServerException) -> bool:

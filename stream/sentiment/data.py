@@ -111,14 +111,18 @@ def read_eval_csv(path: Path) -> list[tuple[str, int]]:
     """A CSV with columns text (or sentence) and label, as `finpulse model eval` takes."""
     rows: list[tuple[str, int]] = []
     with path.open(encoding="utf-8", newline="") as f:
-        for line, row in enumerate(csv.DictReader(f), start=2):
-            text = row.get("text") if row.get("text") is not None else row.get("sentence")
-            label = (row.get("label") or "").strip()
-            if text is None or label not in LABEL_IDS:
-                raise ConfigError(
-                    f"{path}:{line}: expected columns text,label with label in {sorted(LABEL_IDS)}"
-                )
-            rows.append((text, LABEL_IDS[label]))
+        try:
+            for line, row in enumerate(csv.DictReader(f), start=2):
+                text = row.get("text") if row.get("text") is not None else row.get("sentence")
+                label = (row.get("label") or "").strip()
+                if text is None or label not in LABEL_IDS:
+                    raise ConfigError(
+                        f"{path}:{line}: expected columns text,label with label in "
+                        f"{sorted(LABEL_IDS)}"
+                    )
+                rows.append((text, LABEL_IDS[label]))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ConfigError(f"{path}: not a UTF-8 CSV with columns text,label ({exc})") from None
     return rows
 
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stream.errors import ConfigError
 from stream.sentiment import classifier as classifier_module
-from stream.sentiment.data import read_validation_slices
+from stream.sentiment.data import read_run_result, read_validation_slices
 from stream.sentiment.labels import LABELS
 from stream.sentiment.metrics import classification_metrics
 
@@ -175,12 +176,12 @@ def export(
 
     model_dir = artifacts / "model"
     if not (model_dir / "config.json").is_file():
-        raise FileNotFoundError(
+        raise ConfigError(
             f"no trained model in {model_dir}: "
             f"run `finpulse model train --data DIR --out {artifacts}`"
         )
     slices = read_validation_slices(artifacts)
-    train_config = json.loads((artifacts / "metrics.json").read_text())["config"]
+    train_config = read_run_result(artifacts)["config"]
     target = model_repo / MODEL_NAME
     target.mkdir(parents=True, exist_ok=True)
     version = max(existing_versions(target), default=0) + 1

@@ -10,29 +10,45 @@
     DELETE /v1/subscriptions/{id}            204
 
 Every /v1 call needs ``Authorization: Bearer <token>`` with one of ``api.tokens``. Errors are
-JSON ``{"error": "..."}``: 400 bad JSON, 401 no or wrong token, 404 unknown id, 422 invalid
-subscription, 503 ClickHouse down.
+JSON ``{"error": "..."}``: 401 no or wrong token (the guard's own answer), and for the errors of
+stream/errors.py the status in STATUS: 400 bad JSON, 404 unknown id, 422 invalid subscription,
+503 ClickHouse down; 500 for any other error (the unexpected ones are logged with their trace).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from stream.delivery.store import SubscriptionNotFound, SubscriptionStore
-from stream.delivery.subscriptions import InvalidSubscription, public
-from stream.errors import ServiceUnavailable
+from stream.delivery.store import SubscriptionStore
+from stream.delivery.subscriptions import public
+from stream.errors import (
+    ConfigError,
+    FinpulseError,
+    InvalidSubscription,
+    ServiceUnavailable,
+    SubscriptionNotFound,
+    UsageError,
+    by_class,
+)
 from stream.logs import get_logger
 
 log = get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STORE = web.AppKey("store", SubscriptionStore)
 LOCK = web.AppKey("lock", asyncio.Lock)
+
+# The answer to each error of the tree (its most specific class here wins); others get 500.
+STATUS: dict[type[BaseException], int] = {
+    UsageError: 400,  # the body is not a JSON object
+    SubscriptionNotFound: 404,
+    InvalidSubscription: 422,
+    ServiceUnavailable: 503,  # ClickHouse down: try again later
+}
 
 
 def _error(status: int, message: str, **headers: str) -> web.Response:
@@ -56,12 +72,16 @@ def _middleware(tokens: list[str]) -> Any:
                 "WWW-Authenticate": 'Bearer realm="finpulse"'})  # fmt: skip
         try:
             return await handler(request)
-        except InvalidSubscription as exc:
-            return _error(422, str(exc))
-        except SubscriptionNotFound as exc:
-            return _error(404, str(exc))
-        except ServiceUnavailable as exc:
-            return _error(503, str(exc))
+        except web.HTTPException:
+            raise  # aiohttp's own answers: unknown route, wrong method, body too large
+        except FinpulseError as exc:
+            status = by_class(STATUS, exc, 500)
+            if status >= 500:
+                log.warning("api_error", path=request.path, status=status, error=str(exc)[:300])
+            return _error(status, str(exc))
+        except Exception:
+            log.exception("api_unexpected_error", path=request.path)
+            return _error(500, "internal error: the API's log has the details")
 
     return guard
 
@@ -75,15 +95,10 @@ async def _call(request: web.Request, method: str, *args: Any) -> Any:
 async def _body(request: web.Request) -> dict[str, Any]:
     try:
         data = await request.json()
-    except json.JSONDecodeError as exc:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": f"body is not JSON: {exc}"}), content_type="application/json"
-        ) from None
+    except ValueError as exc:  # not UTF-8 (UnicodeDecodeError) or not JSON (JSONDecodeError)
+        raise UsageError(f"body is not JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "body must be a JSON object"}),
-            content_type="application/json",
-        )
+        raise UsageError("body must be a JSON object")
     return data
 
 
@@ -129,7 +144,10 @@ async def delete_subscription(request: web.Request) -> web.Response:
 
 def create_app(store: SubscriptionStore, tokens: list[str]) -> web.Application:
     if not tokens:
-        raise ValueError("no API token: set api.tokens (FINPULSE_API_TOKENS)")
+        raise ConfigError(
+            "no API token: set FINPULSE_API_TOKENS (or api.tokens), e.g. to the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe())'`"
+        )
     app = web.Application(middlewares=[_middleware(tokens)], client_max_size=64 * 1024)
     app[STORE] = store
     app[LOCK] = asyncio.Lock()

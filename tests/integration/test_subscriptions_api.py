@@ -3,6 +3,7 @@ ClickHouse: both see the same store, tokens are required, bad input gets a clear
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -21,18 +22,16 @@ from tests.integration.helpers import FINPULSE, ROOT, run
 TOKEN = "test-token-" + "x" * 20
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def api(settings: Settings, unique: str) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
-    env = {**os.environ, "FINPULSE_CLICKHOUSE_DATABASE": unique,
-           "FINPULSE_API_TOKENS": f"other-token,{TOKEN}"}  # fmt: skip
-    run([*FINPULSE, "db", "migrate"], env)
-    port = _free_port()
+@contextlib.contextmanager
+def running_api(env: dict[str, str]) -> Iterator[httpx.Client]:
+    """A `finpulse api` process with ``env``, and a client for it once /healthz answers."""
+    port = free_port()
     proc = subprocess.Popen([*FINPULSE, "api", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
@@ -47,11 +46,22 @@ def api(settings: Settings, unique: str) -> Iterator[tuple[httpx.Client, dict[st
                 pass
             assert time.monotonic() < deadline, "the API did not start"
             time.sleep(0.2)
-        yield client, env
+        yield client
     finally:
         proc.terminate()
         proc.wait(10)
         client.close()
+
+
+@pytest.fixture
+def api(settings: Settings, unique: str) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
+    env = {**os.environ, "FINPULSE_CLICKHOUSE_DATABASE": unique,
+           "FINPULSE_API_TOKENS": f"other-token,{TOKEN}"}  # fmt: skip
+    run([*FINPULSE, "db", "migrate"], env)
+    try:
+        with running_api(env) as client:
+            yield client, env
+    finally:
         ch = clickhouse.connect(settings.clickhouse, database="default")
         ch.execute(f"DROP DATABASE IF EXISTS {clickhouse.quote_identifier(unique)}")
         ch.disconnect()
@@ -112,6 +122,6 @@ def test_api_and_cli_manage_the_same_subscriptions(
 
 def test_the_api_refuses_to_start_without_a_token(settings: Settings) -> None:
     env = {**os.environ, "FINPULSE_API_TOKENS": ""}
-    result = subprocess.run([*FINPULSE, "api", "--port", str(_free_port())], cwd=ROOT, env=env,
+    result = subprocess.run([*FINPULSE, "api", "--port", str(free_port())], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode == 2 and "no API token" in result.stderr

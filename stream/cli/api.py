@@ -1,0 +1,29 @@
+"""``finpulse api``: serve the HTTP API (stream/web/api.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from stream.cli.app import err_console, read_settings
+
+
+def api(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address (default: api.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: api.port).")] = None,
+) -> None:
+    """Serve the HTTP API (subscriptions), with bearer tokens from api.tokens."""
+    from aiohttp import web
+
+    from stream.delivery.store import SubscriptionStore
+    from stream.web.api import create_app
+
+    settings = read_settings(ctx)
+    tokens = [t.strip() for t in settings.api.tokens.get_secret_value().split(",") if t.strip()]
+    web_app = create_app(SubscriptionStore(settings.clickhouse), tokens)
+    host = host or settings.api.host
+    port = port or settings.api.port
+    err_console.print(f"finpulse API on http://{host}:{port}/v1/subscriptions")
+    web.run_app(web_app, host=host, port=port, print=None)

@@ -1,0 +1,93 @@
+"""``finpulse db``: the ClickHouse schema (migrations)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from stream.cli.app import console, read_settings
+
+app = typer.Typer(
+    help="ClickHouse schema: apply, inspect and roll back migrations.", no_args_is_help=True
+)
+
+DatabaseOption = Annotated[
+    str | None, typer.Option(help="Database (default: clickhouse.database).")
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class _MigrationSession:
+    database: str
+    execute: Any
+    files: list[Any]
+
+
+@contextlib.contextmanager
+def _migration_session(ctx: typer.Context, database: str | None) -> Iterator[_MigrationSession]:
+    """Connect to the database (created if missing) and load the migration files; driver errors
+    inside the block are raised as finpulse errors."""
+    from stream.clickhouse import client as clickhouse
+    from stream.clickhouse import migrations
+
+    settings = read_settings(ctx).clickhouse
+    name = database or settings.database
+    clickhouse.ensure_database(settings, name)
+    client = clickhouse.connect(settings, database=name)
+    try:
+        with clickhouse.mapped(settings):
+            yield _MigrationSession(name, clickhouse.executor(client), migrations.load_migrations())
+    finally:
+        client.disconnect()
+
+
+@app.command("migrate")
+def db_migrate(
+    ctx: typer.Context,
+    to: Annotated[int | None, typer.Option(help="Stop at this version (default: latest).")] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Apply pending migrations (idempotent: applied ones are skipped)."""
+    from stream.clickhouse import migrations
+
+    with _migration_session(ctx, database) as db:
+        done = migrations.migrate(db.execute, db.files, target=to)
+        latest = max(migrations.applied_migrations(db.execute), default=0)
+    for m in done:
+        console.print(f"applied {m.label}")
+    console.print(f"database {db.database}: at version {latest:04d} ({len(done)} applied now)")
+
+
+@app.command("rollback")
+def db_rollback(
+    ctx: typer.Context,
+    to: Annotated[int, typer.Option(help="Undo migrations above this version (0: all).")],
+    database: DatabaseOption = None,
+) -> None:
+    """Undo migrations newest first, down to version --to."""
+    from stream.clickhouse import migrations
+
+    with _migration_session(ctx, database) as db:
+        done = migrations.rollback(db.execute, db.files, target=to)
+    for m in done:
+        console.print(f"rolled back {m.label}")
+    console.print(f"database {db.database}: at version {to:04d}")
+
+
+@app.command("status")
+def db_status(ctx: typer.Context, database: DatabaseOption = None) -> None:
+    """List migrations and whether each is applied."""
+    from stream.clickhouse import migrations
+
+    with _migration_session(ctx, database) as db:
+        applied = migrations.applied_migrations(db.execute)
+        migrations.check_history(db.files, applied)
+    table = Table("version", "name", "state", title=f"database {db.database}")
+    for m in db.files:
+        table.add_row(f"{m.version:04d}", m.name, "applied" if m.version in applied else "pending")
+    console.print(table)
