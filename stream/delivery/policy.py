@@ -1,38 +1,89 @@
-"""Delivery of alerts (pure parts): ids, bodies, retry timing and which offsets are done.
+"""The retry policy of deliveries (pure): what one attempt's answer means for its alert.
 
-An alert record on Kafka is done when every subscriber it went to has settled it (delivered or
-dead-lettered); its offset is committed only when every record before it is done too, so a crash
-re-reads what was not settled, and nothing is lost.
+Any 2xx delivers. Anything else, or no answer at all (a timeout, a refused connection, a Kafka
+error), is tried again after an exponential backoff with full jitter, or after the receiver's
+``Retry-After`` when that is longer (but never longer than the backoff's maximum), until
+``max_attempts``; the last failure dead-letters the alert, with itself as the reason.
+stream/delivery/runner.py does what the step says; the channels (channels.py) bring the answers.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass, field
+import random
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-from stream.records import Alert, Subscription
+from stream.backoff import Backoff
 
 
-def delivery_id(alert_id: str, subscription_id: str) -> str:
-    """The same for every attempt of one alert to one subscriber: receivers deduplicate on it."""
-    digest = hashlib.blake2b(f"{alert_id}|{subscription_id}".encode(), digest_size=10)
-    return "dlv_" + digest.hexdigest()
+@dataclass(frozen=True)
+class Answer:
+    """What one attempt got back.
+
+    ``status_code`` is the HTTP status, 0 when none came: then ``error`` says why, or, with no
+    error, the channel has no statuses and took the record (Kafka).
+    """
+
+    status_code: int = 0
+    error: str = ""  # why the attempt got no answer; "" when it got one
+    text: str = ""  # the response body, the start of which names an HTTP failure
+    retry_after: str | None = None  # the response's Retry-After header, as sent
+    duration_s: float = 0.0
 
 
-def body(alert: Alert, sub: Subscription, delivery: str) -> bytes:
-    """What a subscriber receives: one JSON object (webhook body, or Kafka record value)."""
-    return json.dumps(
-        {
-            "type": "finpulse.alert",
-            "delivery_id": delivery,
-            "subscription_id": sub.subscription_id,
-            "alert": vars(alert),
-        },
-        ensure_ascii=False,
-        sort_keys=True,
-    ).encode()
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int  # the last one dead-letters when it fails
+    backoff: Backoff  # its maximum also caps what a Retry-After asks for
+
+
+@dataclass(frozen=True)
+class Delivered:
+    pass
+
+
+@dataclass(frozen=True)
+class Retry:
+    delay_s: float
+    reason: str  # the failure of the attempt just made
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    reason: str  # the failure of the last attempt
+
+
+Step = Delivered | Retry | DeadLetter
+
+
+def failure(answer: Answer) -> str:
+    """Why the attempt failed, "" when it delivered."""
+    if answer.error:
+        return answer.error
+    if answer.status_code == 0 or 200 <= answer.status_code < 300:
+        return ""
+    return f"HTTP {answer.status_code}: {answer.text[:200]}"
+
+
+def next_step(
+    answer: Answer,
+    attempt: int,
+    policy: RetryPolicy,
+    *,
+    now: float,
+    rng: random.Random | None = None,
+) -> Step:
+    """After attempt number ``attempt`` (1-based) got ``answer`` at ``now`` (Unix seconds)."""
+    reason = failure(answer)
+    if not reason:
+        return Delivered()
+    if attempt >= policy.max_attempts:
+        return DeadLetter(reason)
+    delay_s = policy.backoff.delay(attempt, rng)
+    asked_s = retry_after_s(answer.retry_after, now=now)
+    if asked_s is not None:
+        delay_s = min(max(delay_s, asked_s), policy.backoff.maximum_s)
+    return Retry(delay_s, reason)
 
 
 def retry_after_s(value: str | None, *, now: float) -> float | None:
@@ -46,37 +97,3 @@ def retry_after_s(value: str | None, *, now: float) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - now)
     except (TypeError, ValueError):
         return None
-
-
-@dataclass
-class OffsetTracker:
-    """Per partition: records still being delivered, and the offset that can be committed."""
-
-    pending: dict[int, dict[int, int]] = field(default_factory=dict)  # partition -> offset -> jobs
-    seen: dict[int, int] = field(default_factory=dict)  # partition -> highest offset read
-
-    def add(self, partition: int, offset: int, jobs: int) -> None:
-        self.seen[partition] = max(offset, self.seen.get(partition, -1))
-        if jobs:
-            self.pending.setdefault(partition, {})[offset] = jobs
-
-    def done(self, partition: int, offset: int) -> None:
-        waiting = self.pending.get(partition, {})
-        if offset in waiting:
-            waiting[offset] -= 1
-            if waiting[offset] <= 0:
-                del waiting[offset]
-
-    def committable(self) -> dict[int, int]:
-        """Partition -> the next offset to read after a restart (Kafka's committed offset)."""
-        out = {}
-        for partition, highest in self.seen.items():
-            waiting = self.pending.get(partition)
-            out[partition] = min(waiting) if waiting else highest + 1
-        return out
-
-    def forget(self, partitions: set[int]) -> None:
-        """Partitions taken by a rebalance: their new owner re-reads what was not committed."""
-        for p in partitions:
-            self.pending.pop(p, None)
-            self.seen.pop(p, None)

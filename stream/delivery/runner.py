@@ -5,12 +5,13 @@ needed for it) and hands each alert to one queue per subscriber. Every subscribe
 task, so a slow or dead receiver delays only itself: its queue grows (up to ``delivery.backlog``,
 then alerts go straight to the dead-letter topic) while the others and the pipeline go on.
 
-Each attempt is a ``Delivery`` record on the ``deliveries`` topic (and, by its sink, a row of the
-ClickHouse table); failures are retried with exponential backoff and full jitter (``Retry-After``
-honoured); after ``delivery.max_attempts`` the alert goes to ``alerts.deadletter`` with the
-reason. An alert's offset is committed once every subscriber settled it, so a crash re-reads the
-rest; deliveries already settled (the ``deliveries`` table) are not sent again, and the
-``X-Finpulse-Delivery`` id lets a receiver drop the rare repeat (at-least-once).
+Each attempt goes through the subscriber's channel (channels.py) and is a ``Delivery`` record on
+the ``deliveries`` topic (and, by its sink, a row of the ClickHouse table); what comes of its
+answer is the retry policy's to say (policy.py: retry with backoff, or dead-letter after
+``delivery.max_attempts``, to ``alerts.deadletter`` with the reason). An alert's offset is
+committed once every subscriber settled it, so a crash re-reads the rest; deliveries already
+settled (the ``deliveries`` table) are not sent again, and the ``X-Finpulse-Delivery`` id lets a
+receiver drop the rare repeat (at-least-once).
 
 Subscriptions are re-read from ClickHouse every ``delivery.refresh_s``: additions, pauses and
 deletions apply without a restart; alerts queued for a paused or deleted one are cancelled.
@@ -22,7 +23,6 @@ import asyncio
 import contextlib
 import json
 import time
-from dataclasses import dataclass
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -32,9 +32,11 @@ from clickhouse_driver.errors import Error as DriverError
 from stream import metrics
 from stream.backoff import Backoff
 from stream.clickhouse.client import connect
-from stream.config import Settings
-from stream.delivery import webhook
-from stream.delivery.policy import OffsetTracker, body, delivery_id
+from stream.config import DeliverySettings, Settings
+from stream.delivery.channels import Channels, KafkaChannel, WebhookChannel
+from stream.delivery.jobs import Job, body, delivery_id
+from stream.delivery.offsets import OffsetTracker
+from stream.delivery.policy import Answer, DeadLetter, Delivered, Retry, RetryPolicy, next_step
 from stream.delivery.store import SubscriptionStore
 from stream.delivery.subscriptions import subscribers
 from stream.errors import FinpulseError
@@ -44,16 +46,6 @@ from stream.records import Alert, Delivery, Subscription
 log = get_logger(__name__)
 SETTLED = ("delivered", "dead_letter", "cancelled")
 SETTLED_LOOKBACK_S = 7 * 86_400
-
-
-@dataclass(frozen=True)
-class Job:
-    alert: Alert
-    subscription_id: str
-    delivery_id: str
-    body: bytes
-    partition: int
-    offset: int
 
 
 class SubscriberView:
@@ -107,24 +99,26 @@ def settled_deliveries(settings: Settings) -> set[str]:
 class Deliverer:
     def __init__(
         self,
-        settings: Settings,
+        settings: DeliverySettings,
         view: SubscriberView,
         producer: AIOKafkaProducer,
-        http: httpx.AsyncClient,
+        channels: Channels,
         tracker: OffsetTracker,
         settled: set[str],
         deliveries_topic: str,
         deadletter_topic: str,
     ) -> None:
-        self.settings = settings.delivery
+        self.settings = settings
         self.view = view
-        self.producer = producer
-        self.http = http
+        self.producer = producer  # for the deliveries and dead-letter topics
+        self.channels = channels
         self.tracker = tracker
         self.settled = settled
         self.deliveries_topic = deliveries_topic
         self.deadletter_topic = deadletter_topic
-        self.backoff = Backoff(self.settings.backoff_initial_s, self.settings.backoff_max_s)
+        self.policy = RetryPolicy(
+            settings.max_attempts, Backoff(settings.backoff_initial_s, settings.backoff_max_s)
+        )
         self.queues: dict[str, asyncio.Queue[Job]] = {}
         # One sender per subscriber for the worker's life; refusals end and leave the set.
         self.tasks: set[asyncio.Task[None]] = set()
@@ -150,19 +144,6 @@ class Deliverer:
             metrics.DELIVERY_BACKLOG.dec()
             await self.settle(job)
 
-    async def _attempt(self, sub: Subscription, job: Job, attempt: int) -> webhook.Answer:
-        if sub.channel == "webhook":
-            return await webhook.post(
-                self.http, sub.target, sub.secret, job.body, delivery_id=job.delivery_id,
-                attempt=attempt, timeout_s=self.settings.timeout_s,
-            )  # fmt: skip
-        try:
-            send = self.producer.send_and_wait(sub.target, job.body, key=job.alert.topic.encode())
-            await asyncio.wait_for(send, self.settings.timeout_s)
-        except (KafkaError, TimeoutError) as exc:
-            return webhook.Answer(False, 0, f"Kafka topic {sub.target}: {type(exc).__name__} {exc}")
-        return webhook.Answer(True, 0, "")
-
     async def settle(self, job: Job) -> None:
         """Attempt until delivered, dead-lettered or cancelled; then the alert is done for us."""
         attempt = 0
@@ -173,24 +154,21 @@ class Deliverer:
                 status = sub.status if sub else "deleted"
                 await self._record(job, sub, attempt, "cancelled", f"subscription {status}")
                 break
-            started, at = time.perf_counter(), time.time()
-            answer = await self._attempt(sub, job, attempt)
-            duration = time.perf_counter() - started
-            metrics.DELIVERY_SECONDS.labels(sub.channel).observe(duration)
-            if answer.ok:
-                await self._record(job, sub, attempt, "delivered", "", answer, at, duration)
-                break
-            if attempt >= self.settings.max_attempts:
-                await self._record(job, sub, attempt, "dead_letter", answer.error, answer, at,
-                                   duration)  # fmt: skip
-                await self._dead_letter(job, answer.error, attempt)
-                break
-            delay = self.backoff.delay(attempt)
-            if answer.retry_after_s is not None:
-                delay = min(max(delay, answer.retry_after_s), self.settings.backoff_max_s)
-            await self._record(job, sub, attempt, "retry", answer.error, answer, at, duration,
-                               next_at=time.time() + delay)  # fmt: skip
-            await asyncio.sleep(delay)
+            at = time.time()
+            answer = await self.channels.of(sub).send(sub, job, attempt)
+            metrics.DELIVERY_SECONDS.labels(sub.channel).observe(answer.duration_s)
+            match next_step(answer, attempt, self.policy, now=time.time()):
+                case Delivered():
+                    await self._record(job, sub, attempt, "delivered", "", answer, at)
+                    break
+                case DeadLetter(reason=reason):
+                    await self._record(job, sub, attempt, "dead_letter", reason, answer, at)
+                    await self._dead_letter(job, reason, attempt)
+                    break
+                case Retry(delay_s=delay_s, reason=reason):
+                    await self._record(job, sub, attempt, "retry", reason, answer, at,
+                                       next_at=time.time() + delay_s)  # fmt: skip
+                    await asyncio.sleep(delay_s)
         self.settled.add(job.delivery_id)
         self.tracker.done(job.partition, job.offset)
 
@@ -208,9 +186,8 @@ class Deliverer:
         attempt: int,
         outcome: str,
         error: str,
-        answer: webhook.Answer | None = None,
+        answer: Answer | None = None,
         at: float | None = None,
-        duration_s: float = 0.0,
         next_at: float = 0.0,
     ) -> None:
         record = Delivery(
@@ -223,7 +200,7 @@ class Deliverer:
             outcome=outcome,
             status_code=answer.status_code if answer else 0,
             error=error,
-            duration_ms=round(duration_s * 1000, 3),
+            duration_ms=round(answer.duration_s * 1000, 3) if answer else 0.0,
             attempted_at=at if at is not None else time.time(),
             next_attempt_at=next_at,
         )
@@ -304,9 +281,13 @@ async def run(settings: Settings, alerts_topic: str, deliveries_topic: str,
         follow_redirects=False,
         limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
     )
+    channels = Channels(
+        webhook=WebhookChannel(http, settings.delivery.timeout_s),
+        kafka=KafkaChannel(producer, settings.delivery.timeout_s),
+    )
     tracker = OffsetTracker()
-    deliverer = Deliverer(settings, view, producer, http, tracker, settled, deliveries_topic,
-                          deadletter_topic)  # fmt: skip
+    deliverer = Deliverer(settings.delivery, view, producer, channels, tracker, settled,
+                          deliveries_topic, deadletter_topic)  # fmt: skip
     consumer = AIOKafkaConsumer(
         bootstrap_servers=kafka.bootstrap,
         client_id=f"{kafka.client_id}-delivery",

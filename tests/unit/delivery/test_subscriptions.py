@@ -1,31 +1,15 @@
-"""Subscriptions, signatures and delivery bookkeeping (pure logic)."""
+"""Subscriptions: validation, changes and the alerts each one wants (pure)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import re
 from dataclasses import replace
 
 import pytest
 
-from stream.delivery import signing, subscriptions
-from stream.delivery.policy import OffsetTracker, body, delivery_id, retry_after_s
+from stream.delivery import subscriptions
 from stream.delivery.subscriptions import InvalidSubscription, change, create, public, wants
-from stream.records import Alert
-
-NOW = 1_790_000_000.0
-
-
-def alert(topic: str = "AAPL", rule: str = "negative_surge", kind: str = "alert",
-          severity: str = "warning") -> Alert:  # fmt: skip
-    return Alert("a1", topic, rule, kind, severity, NOW - 900, 900, 0.6, 0.1, 0.3, 4.2, NOW,
-                 {"most_negative": ["newswire:1"]})  # fmt: skip
-
-
-def hook(**extra: object) -> subscriptions.Subscription:
-    return create({"channel": "webhook", "target": "https://example.test/hook", **extra}, now=NOW)
+from tests.unit.delivery.examples import NOW, alert, hook
 
 
 def test_create_fills_defaults_and_a_fresh_secret() -> None:
@@ -89,55 +73,3 @@ def test_filters_topics_patterns_rules_kinds_and_severity() -> None:
     assert not wants(hook(kinds=["alert"]), alert(kind="resolution"))
     assert not wants(replace(hook(), status="paused"), alert())
     assert not wants(replace(hook(), status="deleted"), alert())
-
-
-def test_signature_is_hmac_sha256_of_timestamp_dot_body() -> None:
-    secret, ts, payload = "whsec_" + "k" * 20, 1_790_000_000, b'{"a": 1}'
-    expected = hmac.new(secret.encode(), b"1790000000." + payload, hashlib.sha256).hexdigest()
-    headers = signing.headers(secret, ts, payload)
-    assert headers == {"X-Finpulse-Timestamp": "1790000000",
-                       "X-Finpulse-Signature": "sha256=" + expected}  # fmt: skip
-    sig = headers["X-Finpulse-Signature"]
-    assert signing.verify(secret, "1790000000", sig, payload, now=ts + 10)
-    assert not signing.verify(secret, "1790000000", sig, payload + b" ", now=ts)
-    assert not signing.verify("whsec_other_secret_x", "1790000000", sig, payload, now=ts)
-    assert not signing.verify(secret, "1790000001", sig, payload, now=ts)
-    assert not signing.verify(secret, "1790000000", sig, payload, now=ts + 301)  # replayed late
-    assert not signing.verify(secret, None, sig, payload, now=ts)
-    assert not signing.verify(secret, "-5", sig, payload, now=ts)
-
-
-def test_delivery_ids_and_bodies() -> None:
-    sub = hook()
-    did = delivery_id("a1", sub.subscription_id)
-    assert did == delivery_id("a1", sub.subscription_id) != delivery_id("a2", sub.subscription_id)
-    data = json.loads(body(alert(), sub, did))
-    assert data["type"] == "finpulse.alert" and data["delivery_id"] == did
-    assert data["subscription_id"] == sub.subscription_id
-    assert Alert.from_dict(data["alert"]) == alert()
-
-
-def test_retry_after_in_seconds_or_as_a_date() -> None:
-    assert retry_after_s("7", now=NOW) == 7.0
-    assert retry_after_s("Thu, 01 Jan 2026 00:00:30 GMT", now=1767225600.0) == 30.0
-    assert retry_after_s("Thu, 01 Jan 2026 00:00:30 GMT", now=1767225700.0) == 0.0
-    assert retry_after_s(None, now=NOW) is None and retry_after_s("soon", now=NOW) is None
-
-
-def test_offsets_commit_only_past_settled_records() -> None:
-    t = OffsetTracker()
-    t.add(0, 10, 2)  # two subscribers
-    t.add(0, 11, 0)  # nobody wanted it
-    t.add(0, 12, 1)
-    t.add(1, 5, 0)
-    assert t.committable() == {0: 10, 1: 6}
-    t.done(0, 12)  # a later record settled first: 10 still holds the commit
-    assert t.committable() == {0: 10, 1: 6}
-    t.done(0, 10)
-    assert t.committable() == {0: 10, 1: 6}
-    t.done(0, 10)
-    assert t.committable() == {0: 13, 1: 6}
-    t.add(0, 13, 1)
-    t.forget({0})
-    t.done(0, 13)  # settled after the partition went to another worker: ignored
-    assert t.committable() == {1: 6}
