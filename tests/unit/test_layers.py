@@ -33,6 +33,8 @@ PURE = (
     "delivery.subscriptions",
     "delivery.signing",
     "delivery.policy",
+    "delivery.jobs",
+    "delivery.offsets",
     "clickhouse.sql_text",
     "clickhouse.cookbook",
     "clickhouse.tables",
