@@ -818,7 +818,7 @@ def api(
     from stream.web.api import create_app
 
     settings = _settings(ctx)
-    tokens = [t.strip() for t in settings.api.tokens.get_secret_value().split(",") if t.strip()]
+    tokens = [token.get_secret_value() for token in settings.api.tokens]
     if not tokens:
         err_console.print(
             "[red]error:[/red] no API token: set FINPULSE_API_TOKENS (or api.tokens), "

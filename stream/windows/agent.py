@@ -23,7 +23,7 @@ from stream.kafka.app import json_table
 from stream.kafka.topics import Topics, partition_for
 from stream.logs import get_logger
 from stream.records import LateRecord, Tick, TopicBatch, WindowRecord
-from stream.windows.state import Pane, TopicWindows, parse_specs
+from stream.windows.state import Pane, TopicWindows
 
 log = get_logger(__name__)
 SEP = "\x1f"
@@ -50,7 +50,7 @@ def register(
     app: faust.App, topics: Topics, settings: PipelineSettings, wall: Callable[[float], float]
 ) -> None:
     """``wall(now)``: the wall time the timer may close windows by (see score_agent.Progress)."""
-    specs = parse_specs(settings.windows)
+    specs = settings.windows
     table = json_table(app, "window-panes", settings.partitions)
     states: dict[str, TopicWindows] | None = None
     # Per partition of the contributions topic: the latest event time seen, the wall time of its
