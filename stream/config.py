@@ -56,7 +56,7 @@ yo za zh zu
 """
 LANGUAGES = frozenset(_ISO_639_1.split())
 # The rule settings an override may change, and their types (int or float).
-RULE_FIELDS: dict[str, type] = get_type_hints(RuleSettings)
+_RULE_FIELDS: dict[str, type] = get_type_hints(RuleSettings)
 
 
 def _items(value: Any) -> Any:
@@ -85,9 +85,9 @@ def _override(key: str, entry: Any) -> dict[str, int | float]:
         raise ValueError(f"{key!r}: expected a table of rule settings, e.g. {{min_count = 20}}")
     typed: dict[str, int | float] = {}
     for name, value in entry.items():
-        kind = RULE_FIELDS.get(name)
+        kind = _RULE_FIELDS.get(name)
         if kind is None:
-            raise ValueError(f"{key!r}: unknown setting {name!r}; valid: {', '.join(RULE_FIELDS)}")
+            raise ValueError(f"{key!r}: unknown setting {name!r}; valid: {', '.join(_RULE_FIELDS)}")
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if not number or (kind is int and not float(value).is_integer()):
             expected = "a whole number" if kind is int else "a number"
@@ -225,7 +225,7 @@ class AlertSettings(_Section):
     enabled: bool = True
     topic: str = Field("alerts", description="Kafka topic of alerts (after pipeline.topic_prefix)")
     window_seconds: int = Field(900, description="windows judged: one of pipeline.windows sizes")
-    rules: Annotated[tuple[Rule, ...], NoDecode] = Field(RULES, description="rules that judge")
+    rules: Annotated[tuple[Rule, ...], NoDecode] = Field(RULES, description="the rules that run")
     min_count: int = 10
     alpha: float = 0.2
     warmup: int = 6
