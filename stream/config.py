@@ -5,19 +5,95 @@ Sources, strongest first: environment variables (``FINPULSE_<SECTION>_<FIELD>``,
 table per section (``[kafka]``, ``[clickhouse]``, ``[triton]``, ``[pipeline]``, ``[alerts]``,
 ``[delivery]``, ``[api]``), then the defaults below, which match ``./ops/stack up`` with no port
 offset.
+
+Values are parsed and checked here, once, when the settings load: lists (rules, window specs,
+languages, tokens) are accepted as a comma-separated string (environment, TOML) or a TOML list,
+and anything invalid raises ``ConfigError`` naming the setting, its environment variable and
+what would be valid, before any server is contacted.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_type_hints
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
+from stream.alerts.rules import RULES, Rule, RuleSettings
 from stream.errors import ConfigError
+from stream.windows.panes import DEFAULT_SPECS, WindowSpec, parse_specs
+
+RedactSources = Literal["social", "all", "none"]
+
+# ISO 639-1, the codes language detection and the raw post's ``lang`` use.
+_ISO_639_1 = """
+aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv
+cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr
+ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw
+ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv
+ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr
+ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi
+yo za zh zu
+"""
+LANGUAGES = frozenset(_ISO_639_1.split())
+# The rule settings an override may change, and their types (int or float).
+_RULE_FIELDS: dict[str, type] = get_type_hints(RuleSettings)
+
+
+def _items(value: Any) -> Any:
+    """A comma-separated string (environment, TOML) or a list (TOML) -> a tuple of its items;
+    anything else is left for the field's type to reject."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, list | tuple):
+        return tuple(item.strip() if isinstance(item, str) else item for item in value)
+    return value
+
+
+def _language(code: Any) -> Any:
+    if not isinstance(code, str):
+        return code
+    if code.lower() not in LANGUAGES:
+        raise ValueError(f"{code!r} is not an ISO 639-1 language code (two letters: en, de, ...)")
+    return code.lower()
+
+
+def _override(key: str, entry: Any) -> dict[str, int | float]:
+    """One ``[alerts.overrides]`` entry, checked against the rule settings and typed like them."""
+    if not key.strip():
+        raise ValueError("an empty topic: keys are topics (AAPL) or patterns (theme:*)")
+    if not isinstance(entry, dict):
+        raise ValueError(f"{key!r}: expected a table of rule settings, e.g. {{min_count = 20}}")
+    typed: dict[str, int | float] = {}
+    for name, value in entry.items():
+        kind = _RULE_FIELDS.get(name)
+        if kind is None:
+            raise ValueError(f"{key!r}: unknown setting {name!r}; valid: {', '.join(_RULE_FIELDS)}")
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or (kind is int and not float(value).is_integer()):
+            expected = "a whole number" if kind is int else "a number"
+            raise ValueError(f"{key!r}: {name} = {value!r}, expected {expected}")
+        typed[name] = kind(value)
+    return typed
 
 
 class _Section(BaseSettings):
@@ -91,12 +167,16 @@ class PipelineSettings(_Section):
     max_future_s: float = Field(86_400.0, description="published_at at most this far ahead")
     redact_emails: bool = True
     redact_phones: bool = True
-    redact_sources: str = Field("social", description="'social', 'all' or 'none'")
+    redact_sources: RedactSources = Field("social", description="'social', 'all' or 'none'")
     default_language: str = "en"
-    model_languages: str = Field("en", description="languages the served model covers")
+    model_languages: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("en",), description="ISO 639-1 codes of the languages the served model covers"
+    )
     dedupe_horizon_s: float = Field(86_400.0, description="repeats are looked for this far back")
     topics_file: Path | None = Field(None, description="topic dictionary; None = the bundled one")
-    windows: str = Field("60/60,900/60,3600/300", description="SIZE/STEP seconds, comma separated")
+    windows: Annotated[tuple[WindowSpec, ...], NoDecode] = Field(
+        DEFAULT_SPECS, description="SIZE/STEP seconds, whole minutes: '60/60,900/60,3600/300'"
+    )
     lateness_s: float = 10.0
     emit_interval_s: float = Field(5.0, description="timer that closes and emits windows")
     wall_clock_close: bool = Field(
@@ -113,6 +193,29 @@ class PipelineSettings(_Section):
     sink_within_s: float = 1.0
     metrics_port: int = Field(0, description="Prometheus /metrics port; 0 = off")
 
+    @field_validator("default_language", mode="before")
+    @classmethod
+    def _check_language(cls, value: Any) -> Any:
+        return _language(value)
+
+    @field_validator("model_languages", mode="before")
+    @classmethod
+    def _check_languages(cls, value: Any) -> Any:
+        items = _items(value)
+        return tuple(_language(code) for code in items) if isinstance(items, tuple) else items
+
+    @field_validator("windows", mode="before")
+    @classmethod
+    def _parse_windows(cls, value: Any) -> Any:
+        items = _items(value)
+        if isinstance(items, tuple) and all(isinstance(item, str) for item in items):
+            return parse_specs(",".join(items))
+        return items
+
+    @field_serializer("windows", when_used="json")
+    def _show_windows(self, specs: tuple[WindowSpec, ...]) -> list[str]:
+        return [f"{spec.size_s}/{spec.step_s}" for spec in specs]
+
 
 class AlertSettings(_Section):
     """Alert rules (stream/alerts/rules.py): global values, and per-topic overrides."""
@@ -122,7 +225,7 @@ class AlertSettings(_Section):
     enabled: bool = True
     topic: str = Field("alerts", description="Kafka topic of alerts (after pipeline.topic_prefix)")
     window_seconds: int = Field(900, description="windows judged: one of pipeline.windows sizes")
-    rules: str = "negative_surge,volume_spike,sentiment_reversal"
+    rules: Annotated[tuple[Rule, ...], NoDecode] = Field(RULES, description="the rules that run")
     min_count: int = 10
     alpha: float = 0.2
     warmup: int = 6
@@ -134,7 +237,26 @@ class AlertSettings(_Section):
     resolve_z: float = 1.5
     cooldown_s: float = 3600.0
     # {"AAPL": {"min_count": 30}, "theme:*": {"warning_z": 4}}: exact topics win over patterns.
-    overrides: dict[str, dict[str, float]] = Field(default_factory=dict)
+    # From the environment: JSON (FINPULSE_ALERTS_OVERRIDES='{"AAPL": {"min_count": 30}}').
+    overrides: dict[str, dict[str, int | float]] = Field(default_factory=dict)
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _check_rules(cls, value: Any) -> Any:
+        items = _items(value)
+        unknown = [name for name in items if name not in RULES] if isinstance(items, tuple) else []
+        if unknown:
+            raise ValueError(
+                f"unknown rule {', '.join(map(repr, unknown))}; valid: {', '.join(RULES)}"
+            )
+        return items
+
+    @field_validator("overrides", mode="before")
+    @classmethod
+    def _check_overrides(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {key: _override(str(key), entry) for key, entry in value.items()}
 
 
 class DeliverySettings(_Section):
@@ -162,8 +284,14 @@ class ApiSettings(_Section):
 
     host: str = "127.0.0.1"
     port: int = 18005
-    # Comma-separated; the API refuses to start without one (no open admin endpoint by accident).
-    tokens: SecretStr = SecretStr("")
+    # Comma-separated or a TOML list; the API refuses to start without one (no open admin
+    # endpoint by accident).
+    tokens: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+
+    @field_validator("tokens", mode="before")
+    @classmethod
+    def _split_tokens(cls, value: Any) -> Any:
+        return _items(value.get_secret_value() if isinstance(value, SecretStr) else value)
 
 
 class Settings(BaseModel):
@@ -174,6 +302,18 @@ class Settings(BaseModel):
     alerts: AlertSettings
     delivery: DeliverySettings
     api: ApiSettings
+
+    @model_validator(mode="after")
+    def _alerts_judge_a_configured_window(self) -> Settings:
+        sizes = sorted({spec.size_s for spec in self.pipeline.windows})
+        if self.alerts.enabled and self.alerts.window_seconds not in sizes:
+            raise ValueError(
+                f"alerts.window_seconds (FINPULSE_ALERTS_WINDOW_SECONDS) is "
+                f"{self.alerts.window_seconds}, not a window size of pipeline.windows "
+                f"(FINPULSE_PIPELINE_WINDOWS): {', '.join(map(str, sizes))}; set it to one "
+                "of those, add a window of that size, or set alerts.enabled = false"
+            )
+        return self
 
 
 _SECTIONS: dict[str, type[_Section]] = {
@@ -209,12 +349,66 @@ def read_config_file(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """Build the settings from defaults, the config file (if any) and the environment."""
+    """Build the settings from defaults, the config file (if any) and the environment; every
+    invalid value is reported at once, in one ``ConfigError``."""
     if path is None and os.environ.get("FINPULSE_CONFIG"):
         path = Path(os.environ["FINPULSE_CONFIG"])
     data = read_config_file(path) if path is not None else {}
-    try:
-        sections = {name: cls(**data.get(name, {})) for name, cls in _SECTIONS.items()}
-    except ValidationError as exc:
-        raise ConfigError(f"invalid settings: {exc}") from None
-    return Settings.model_validate(sections)
+    problems: list[str] = []
+    sections: dict[str, _Section] = {}
+    for name, cls in _SECTIONS.items():
+        given = data.get(name, {})
+        try:
+            sections[name] = cls(**given)
+        except ValidationError as exc:
+            problems += [_problem(name, cls, error, given, path) for error in exc.errors()]
+        except SettingsError as exc:  # an environment value that is not the JSON it must be
+            found = re.search(r'field "(\w+)"', str(exc))
+            field = found.group(1) if found else ""
+            env = _env_var(cls, field)
+            problems.append(f"[{name}] {field} ({env}, from the environment): not JSON ({exc})")
+    if not problems:
+        try:
+            return Settings.model_validate(sections)
+        except ValidationError as exc:
+            problems += [error["msg"].removeprefix("Value error, ") for error in exc.errors()]
+    where = path if path is not None else "a config file (--config or FINPULSE_CONFIG)"
+    raise ConfigError(
+        "invalid settings:\n"
+        + "".join(f"  {p}\n" for p in problems)
+        + f"fix them in {where} or the environment"
+    )
+
+
+def _env_var(cls: type[_Section], field: str) -> str:
+    return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+
+
+def _problem(
+    section: str,
+    cls: type[_Section],
+    error: ErrorDetails,
+    given: dict[str, Any],
+    path: Path | None,
+) -> str:
+    """One invalid value: its TOML key, environment variable and origin, and what is wrong."""
+    first, *rest = error["loc"] or ("",)
+    field = str(first)
+    key = f"[{section}] {field}" + "".join(
+        f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest
+    )
+    if error["type"] == "extra_forbidden":
+        return f"{key} (in {path}): unknown setting; known: {', '.join(cls.model_fields)}"
+    env = _env_var(cls, field)
+    if env in {name.upper() for name in os.environ}:
+        origin = f"{env}, from the environment"
+    elif field in given:
+        origin = f"{env}, from {path}"
+    else:
+        origin = env
+    message = error["msg"].removeprefix("Value error, ")
+    info = cls.model_fields.get(field)
+    secret = info is not None and "SecretStr" in repr(info.annotation)
+    if error["type"] != "value_error" and not secret:
+        message += f" (got {error['input']!r})"  # our own messages quote the value already
+    return f"{key} ({origin}): {message}"

@@ -85,7 +85,7 @@ def register(
     pipeline: PipelineSettings,
     settings: AlertSettings,
 ) -> None:
-    rules: list[Rule] = [r for r in RULES if r in {x.strip() for x in settings.rules.split(",")}]
+    rules: list[Rule] = [r for r in RULES if r in settings.rules]
     state = json_table(app, "alert-state", pipeline.partitions)
 
     @app.agent(windows, name="alerts")

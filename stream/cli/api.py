@@ -21,7 +21,7 @@ def api(
     from stream.web.api import create_app
 
     settings = read_settings(ctx)
-    tokens = [t.strip() for t in settings.api.tokens.get_secret_value().split(",") if t.strip()]
+    tokens = [token.get_secret_value() for token in settings.api.tokens]
     web_app = create_app(SubscriptionStore(settings.clickhouse), tokens)
     host = host or settings.api.host
     port = port or settings.api.port

@@ -6,15 +6,21 @@ import hashlib
 import re
 import unicodedata
 
-_CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]")
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200d\u2028\u2029\ufeff]")
+# Unicode's Bidi_Control characters: direction marks, embeddings, overrides and isolates. Kept,
+# they make a dashboard render stored text reordered ("Trojan Source"); the letters of Arabic or
+# Hebrew carry their own direction and need none of them, so they are dropped, not spaced.
+_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SPACE = re.compile(r"\s+")
 _LINK = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+")
 
 
 def normalize_text(text: str) -> str:
-    """NFKC, no control or zero-width characters, runs of whitespace as one space, trimmed."""
+    """NFKC, no control, zero-width or bidirectional control characters, runs of whitespace as
+    one space, trimmed."""
     text = unicodedata.normalize("NFKC", text)
+    text = _BIDI.sub("", text)
     text = _CONTROL.sub(" ", text)
     return _SPACE.sub(" ", text).strip()
 

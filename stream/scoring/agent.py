@@ -60,7 +60,7 @@ def register(
     app: faust.App, topics: Topics, settings: PipelineSettings, triton: TritonSettings
 ) -> Progress:
     progress = Progress(settings.idle_close_s)
-    covered = {code.strip() for code in settings.model_languages.split(",") if code.strip()}
+    covered = set(settings.model_languages)
     stories = StoryCache(settings.dedupe_horizon_s)
 
     def on_retry(error: ScoringError, attempt: int) -> None:

@@ -10,14 +10,20 @@ ONNX export treat them alike. A trained model is saved as a transformers folder 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from stream.logs import get_logger
 from stream.sentiment.labels import LABELS
+
+log = get_logger(__name__)
 
 POOLINGS = ("cls", "mean")
 _POOLING_FILE = "pooling.json"
@@ -57,18 +63,25 @@ def build(base_model: Path, pooling: str) -> torch.nn.Module:
     """A fresh classifier on the base encoder; the head starts from torch's seed."""
     from transformers import AutoModelForSequenceClassification
 
+    model: torch.nn.Module
     if pooling == "cls":
-        return ClsClassifier(
-            AutoModelForSequenceClassification.from_pretrained(
-                str(base_model),
-                num_labels=len(LABELS),
-                id2label=dict(enumerate(LABELS)),
-                label2id={label: i for i, label in enumerate(LABELS)},
-            )
+        classifier, report = _from_pretrained(
+            AutoModelForSequenceClassification,
+            base_model,
+            num_labels=len(LABELS),
+            id2label=dict(enumerate(LABELS)),
+            label2id={label: i for i, label in enumerate(LABELS)},
         )
-    if pooling == "mean":
-        return MeanPoolClassifier(_encoder(base_model), len(LABELS))
-    raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}")
+        model = ClsClassifier(classifier)
+    elif pooling == "mean":
+        encoder, report = _encoder(base_model)
+        model = MeanPoolClassifier(encoder, len(LABELS))
+    else:
+        raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}")
+    # Expected, so one line instead of transformers' warning table: the head is new ("missing"
+    # from the encoder's checkpoint), and mean pooling leaves BERT's pooler out ("unexpected").
+    log.info("classifier_head_initialised", base_model=str(base_model), pooling=pooling, **report)
+    return model
 
 
 def save(model: torch.nn.Module, out: Path) -> None:
@@ -91,21 +104,60 @@ def load(model_dir: Path) -> torch.nn.Module:
     from transformers import AutoModelForSequenceClassification
 
     meta_path = model_dir / _POOLING_FILE
+    model: torch.nn.Module
     if not meta_path.is_file():
-        return ClsClassifier(AutoModelForSequenceClassification.from_pretrained(str(model_dir)))
-    pooling = json.loads(meta_path.read_text(encoding="utf-8"))["pooling"]
-    if pooling != "mean":
-        raise ValueError(f"{meta_path}: unknown pooling {pooling!r}")
-    model = MeanPoolClassifier(_encoder(model_dir), len(LABELS))
-    model.classifier.load_state_dict(load_file(str(model_dir / _HEAD_FILE)))
+        classifier, report = _from_pretrained(AutoModelForSequenceClassification, model_dir)
+        model = ClsClassifier(classifier)
+    else:
+        pooling = json.loads(meta_path.read_text(encoding="utf-8"))["pooling"]
+        if pooling != "mean":
+            raise ValueError(f"{meta_path}: unknown pooling {pooling!r}")
+        encoder, report = _encoder(model_dir)
+        model = MeanPoolClassifier(encoder, len(LABELS))
+        model.classifier.load_state_dict(load_file(str(model_dir / _HEAD_FILE)))
+    if report:  # a model saved by save() has every weight it needs, and no others
+        log.warning("model_weights_differ", model_dir=str(model_dir), **report)
     return model
 
 
-def _encoder(path: Path) -> Any:
+def _encoder(path: Path) -> tuple[Any, dict[str, list[str]]]:
     from transformers import AutoModel
 
     # No BERT pooler: its output is unused here, so it would only be dead weight to save and export.
-    return AutoModel.from_pretrained(str(path), add_pooling_layer=False)
+    return _from_pretrained(AutoModel, path, add_pooling_layer=False)
+
+
+def _from_pretrained(cls: Any, path: Path, **kwargs: Any) -> tuple[Any, dict[str, list[str]]]:
+    """``cls.from_pretrained`` without transformers' load report table and progress bar, and
+    what that report would have listed (missing, unexpected and mismatched weights)."""
+    with _quiet_transformers():
+        model, info = cls.from_pretrained(str(path), output_loading_info=True, **kwargs)
+    names = {
+        "missing_keys": "missing",
+        "unexpected_keys": "unexpected",
+        "mismatched_keys": "resized",
+    }
+    report = {
+        short: sorted(k if isinstance(k, str) else k[0] for k in info.get(key) or ())
+        for key, short in names.items()
+    }
+    return model, {short: keys for short, keys in report.items() if keys}
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    from transformers.utils import logging as hf_logging
+
+    logger = logging.getLogger("transformers.modeling_utils")  # it logs the report as a warning
+    level, bars = logger.level, hf_logging.is_progress_bar_enabled()
+    logger.setLevel(logging.ERROR)
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # "Loading weights"
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        if bars:
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def pooling_of(model: torch.nn.Module) -> str:

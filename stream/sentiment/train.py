@@ -16,6 +16,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -85,6 +86,15 @@ def validation_slices(validation: Sequence[sdata.Example]) -> dict[str, list[sda
     return {name: rows for name, rows in slices.items() if rows}
 
 
+def progress_bar(
+    iterable: Any = None, *, total: int | None = None, desc: str, unit: str, enabled: bool = True
+) -> Any:
+    """A tqdm bar, drawn on a terminal only: redrawn into a log file it leaves a line per step
+    (400 kB for one training), where the epoch lines written through it say enough."""
+    shown = enabled and sys.stderr.isatty()  # tqdm draws on stderr
+    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=not shown)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -136,7 +146,7 @@ def predict_logits(
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
     starts = range(0, len(order), batch_size)
-    for start in tqdm(starts, desc=desc, unit="batch", disable=desc is None):
+    for start in progress_bar(starts, desc=desc or "", unit="batch", enabled=desc is not None):
         idx = order[start : start + batch_size]
         enc = tokenizer(
             [prepare_text(texts[i], max_length) for i in idx],
@@ -248,7 +258,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
 
     history: list[dict[str, Any]] = []
     step = 0
-    bar = tqdm(total=total_steps, desc="training", unit="step", disable=not progress)
+    bar = progress_bar(total=total_steps, desc="training", unit="step", enabled=progress)
     for epoch in range(1, config.epochs + 1):
         model.train()
         losses: list[float] = []

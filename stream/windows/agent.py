@@ -24,7 +24,7 @@ from stream.kafka.topics import Topics, partition_for
 from stream.logs import get_logger
 from stream.records import LateRecord, Tick, TopicBatch, WindowRecord
 from stream.windows.clock import WindowClock
-from stream.windows.panes import Pane, parse_specs
+from stream.windows.panes import Pane
 from stream.windows.state import TopicWindows
 from stream.windows.table_keys import closed_key, load_states, pane_key
 
@@ -36,7 +36,7 @@ def register(
 ) -> None:
     """``wall(now)``: the wall time the timer may close windows by (see
     stream/scoring/progress.py, ``Progress.wall``)."""
-    specs = parse_specs(settings.windows)
+    specs = settings.windows
     table = json_table(app, "window-panes", settings.partitions)
     states: dict[str, TopicWindows] | None = None
     clock = WindowClock(settings.idle_close_s, wall_clock_close=settings.wall_clock_close)

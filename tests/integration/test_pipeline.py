@@ -189,6 +189,7 @@ def pipeline(
         "FINPULSE_PIPELINE_IDLE_CLOSE_S": "8",
         "FINPULSE_PIPELINE_LATENESS_S": "5",
         "FINPULSE_PIPELINE_WINDOWS": "60/60,120/60",
+        "FINPULSE_ALERTS_WINDOW_SECONDS": "120",  # one of the windows (checked at load)
         "FINPULSE_LOG_LEVEL": "INFO",
     }
     run([*FINPULSE, "db", "migrate"], env)

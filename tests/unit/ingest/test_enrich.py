@@ -16,6 +16,23 @@ def test_normalize_text() -> None:
     assert normalize_text("ﬁnance ①") == "finance 1"  # NFKC
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("AAPL \u202ebuy\u202c now", "AAPL buy now"),  # right-to-left override
+        ("\u2066$TSLA\u2069 \u2067up\u2069 \u2068x\u2069", "$TSLA up x"),  # isolates
+        ("\u202a\u202b\u202dmixed\u202c", "mixed"),  # embeddings, left-to-right override
+        ("price\u200e 5\u200f%\u061c", "price 5%"),  # marks (LRM, RLM, Arabic letter mark)
+        ("أرباح آبل ارتفعت", "أرباح آبل ارتفعت"),  # Arabic letters untouched
+        ("\u05e8\u05d5\u05d5\u05d7 \u202bAAPL\u202c", "\u05e8\u05d5\u05d5\u05d7 AAPL"),  # Hebrew
+    ],
+)
+def test_normalize_drops_bidirectional_controls_but_keeps_right_to_left_text(
+    text: str, expected: str
+) -> None:
+    assert normalize_text(text) == expected
+
+
 def test_content_hash_ignores_case_punctuation_links_and_spacing() -> None:
     a = content_hash("Apple beats estimates! https://t.co/abc")
     assert a == content_hash("APPLE  beats estimates https://other.example/x")

@@ -17,7 +17,7 @@ needs_data = pytest.mark.skipif(
 )
 
 
-def train_quick(out: Path, **settings: Any) -> Path:
+def train_quick(out: Path, *, progress: bool = False, **settings: Any) -> Path:
     """One epoch on 64 PhraseBank sentences of at most 32 tokens; ``settings`` override."""
     config = TrainConfig(
         data_dir=DATA,
@@ -28,5 +28,5 @@ def train_quick(out: Path, **settings: Any) -> Path:
         max_train_examples=64,
         batch_size=16,
     )
-    train(dataclasses.replace(config, **settings), progress=False)
+    train(dataclasses.replace(config, **settings), progress=progress)
     return out

@@ -1,8 +1,10 @@
 """The classifier networks: padding does not change a text's logits, and save/load round-trips."""
 
+import logging
 from pathlib import Path
 
 import pytest
+import structlog
 import torch
 from transformers import AutoTokenizer
 
@@ -39,6 +41,38 @@ def test_a_saved_network_loads_with_the_same_weights(pooling: str, tmp_path: Pat
     loaded = network.load(tmp_path / "model")
     assert network.pooling_of(loaded) == pooling
     assert torch.equal(logits(model, TEXTS), logits(loaded, TEXTS))
+
+
+@pytest.mark.parametrize(
+    ("pooling", "report"),
+    [
+        ("cls", {"missing": ["classifier.bias", "classifier.weight"]}),
+        ("mean", {"unexpected": ["pooler.dense.bias", "pooler.dense.weight"]}),
+    ],
+)
+def test_loading_logs_one_line_instead_of_transformers_load_report(
+    pooling: str,
+    report: dict[str, list[str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    warned: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = warned.append  # type: ignore[method-assign]
+    logging.getLogger("transformers").addHandler(handler)
+    log = structlog.testing.CapturingLogger()
+    monkeypatch.setattr(network, "log", log)
+    try:
+        network.save(network.build(base_model_path(), pooling), tmp_path / "model")
+        network.load(tmp_path / "model")  # a saved model: nothing to report
+    finally:
+        logging.getLogger("transformers").removeHandler(handler)
+    [call] = log.calls
+    assert (call.method_name, call.args) == ("info", ("classifier_head_initialised",))
+    assert call.kwargs == {"base_model": str(base_model_path()), "pooling": pooling, **report}
+    assert not [r for r in warned if "LOAD REPORT" in r.getMessage()]
+    assert "Loading weights" not in capsys.readouterr().err
 
 
 def test_an_unknown_pooling_is_refused() -> None:
