@@ -177,12 +177,23 @@ class PipelineSettings(_Section):
     windows: Annotated[tuple[WindowSpec, ...], NoDecode] = Field(
         DEFAULT_SPECS, description="SIZE/STEP seconds, whole minutes: '60/60,900/60,3600/300'"
     )
-    lateness_s: float = 10.0
+    lateness_s: float = Field(
+        10.0, description="close delay: a window closes when the watermark passes end + this"
+    )
     emit_interval_s: float = Field(5.0, description="timer that closes and emits windows")
     wall_clock_close: bool = Field(
-        True, description="wall time (less idle_close_s) also advances the window clock"
+        True,
+        description="when every source partition is idle, wall time (less idle_close_s) closes",
     )
-    idle_close_s: float = Field(15.0, description="a stream quiet this long closes its windows")
+    idle_close_s: float = Field(
+        15.0, description="a source partition with nothing to read, quiet this long, is idle"
+    )
+    mark_interval_s: float = Field(
+        0.5, gt=0, description="how often each stage sends its event-time marks downstream"
+    )
+    max_clock_ahead_s: float = Field(
+        30.0, ge=0, description="a post dated ahead moves the clock at most to wall time + this"
+    )
     score_texts: bool = Field(
         True, description="false: texts pass unscored (to measure the pipeline without a model)"
     )

@@ -32,6 +32,16 @@ SCORING_WATERMARK = Gauge(
 SCORING_BEHIND = Gauge(
     "finpulse_scoring_partitions_behind", "Assigned text.enriched partitions with records waiting"
 )
+SOURCE_LAG = Gauge(
+    "finpulse_source_event_lag_seconds",
+    "Wall time minus the event time ingest has reached, per raw partition this worker reads",
+    ["partition"],
+)
+SOURCE_IDLE = Gauge(
+    "finpulse_source_idle",
+    "1 while a raw partition is idle (nothing to read, quiet)",
+    ["partition"],
+)
 SINK_ROWS = Counter("finpulse_sink_rows_total", "Rows written to ClickHouse", ["table"])
 SINK_RETRIES = Counter("finpulse_sink_retries_total", "ClickHouse inserts retried", ["table"])
 WINDOWS = Counter("finpulse_windows_emitted_total", "Window states emitted", ["final"])

@@ -141,6 +141,25 @@ class Tick(_Json):
 
 
 @dataclass
+class Mark(_Json):
+    """How far a stage has got in event time on each partition it reads (stream/watermarks.py):
+    sent to every partition of the topic it writes, after the records it covers. ``kind`` comes
+    first, so a reader tells a mark from a record by the first bytes."""
+
+    kind: str = "mark"
+    stage: str = ""  # "ingest" (raw partitions) or "score" (text.enriched partitions)
+    sender: str = ""  # the worker that sent it
+    partitions: dict[str, list[Any]] = field(default_factory=dict)  # name -> [time_s, idle]
+    totals: dict[str, int] = field(default_factory=dict)  # upstream topic -> its partitions
+
+    def view(self) -> dict[str, tuple[float, bool]]:
+        return {name: (float(t), bool(idle)) for name, (t, idle) in self.partitions.items()}
+
+
+MARK_PREFIX = b'{"kind": "mark"'
+
+
+@dataclass
 class WindowRecord(_Json):
     """The state of one window of one topic, on ``sentiment.windows`` and in ClickHouse.
 

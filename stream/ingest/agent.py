@@ -6,20 +6,24 @@ and reason, and the stream goes on.
 
 from __future__ import annotations
 
+import asyncio
 import time
+import uuid
 from typing import Any
 
 import faust
+from faust.types import TP
 
 from stream import metrics
 from stream.config import PipelineSettings
 from stream.ingest.enrich import EnrichOptions, enrich
 from stream.ingest.pii import Redaction
+from stream.ingest.progress import SourceProgress
 from stream.ingest.topic_extraction import DEFAULT_DICTIONARY, TopicExtractor, load_dictionary
 from stream.ingest.validation import Invalid, Limits, excerpt, parse_post
 from stream.kafka.topics import Topics
 from stream.logs import get_logger
-from stream.records import Rejection
+from stream.records import Mark, Rejection
 
 log = get_logger(__name__)
 
@@ -33,6 +37,9 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
         default_language=settings.default_language,
     )
     redact_social = settings.redact_sources in ("social", "all")
+    progress = SourceProgress(settings.idle_close_s, settings.max_clock_ahead_s)
+    sender = uuid.uuid4().hex[:12]
+    raw_topics = {settings.news_topic, settings.social_topic}
 
     @app.agent(topics.raw, name="ingest")
     async def ingest(stream: Any) -> None:  # faust.Stream: StreamT lacks take_events
@@ -60,6 +67,7 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
                     )
                     metrics.DEADLETTER.labels(exc.code).inc()
                     metrics.RECORDS.labels("ingest", "invalid").inc()
+                    progress.read(f"{message.topic}/{message.partition}", message.offset, 0.0, now)
                     log.info(
                         "deadletter", topic=message.topic, partition=message.partition,
                         offset=message.offset, reason_code=exc.code, reason=exc.reason[:200],
@@ -79,4 +87,51 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
                     key=str(enriched.content_hash).encode(), value=enriched.to_json()
                 )
                 metrics.RECORDS.labels("ingest", "valid").inc()
+                progress.read(
+                    f"{message.topic}/{message.partition}", message.offset, post.published_at, now
+                )
             metrics.BATCH_SECONDS.labels("ingest").observe(time.perf_counter() - started)
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def assigned(app: Any, assigned: set[TP], **kwargs: Any) -> None:
+        names = {f"{tp.topic}/{tp.partition}" for tp in assigned if tp.topic in raw_topics}
+        progress.assigned(names, time.time())
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def marks() -> None:
+        # Every mark_interval_s, to every partition of text.enriched, after the records it
+        # covers (the same producer, so the same order on each partition).
+        while True:
+            await asyncio.sleep(settings.mark_interval_s)
+            await send_marks()
+
+    async def send_marks() -> None:
+        consumer = app.consumer
+        for name in list(progress.partitions):
+            topic, _, number = name.rpartition("/")
+            tp = TP(topic, int(number))
+            highwater: int | None = None
+            position: int | None = None
+            try:
+                highwater = consumer.highwater(tp)
+                position = await consumer.position(tp)
+            except Exception:  # mid-rebalance: the next round sees the new assignment
+                pass
+            progress.observe(name, highwater, position)
+        for topic in raw_topics:
+            count = consumer.topic_partitions(topic)
+            if count:
+                progress.totals[topic] = count
+        now = time.time()
+        view = progress.marks(now)
+        for name, (event_s, idle) in view.items():
+            metrics.SOURCE_LAG.labels(name).set(now - event_s if event_s else 0.0)
+            metrics.SOURCE_IDLE.labels(name).set(int(idle))
+        value = Mark(
+            stage="ingest",
+            sender=sender,
+            partitions={name: [t, idle] for name, (t, idle) in view.items()},
+            totals=dict(progress.totals),
+        ).to_json()
+        for partition in range(topics.partitions):
+            await topics.enriched.send(partition=partition, value=value)

@@ -22,10 +22,10 @@ from stream.backoff import Backoff
 from stream.config import PipelineSettings, TritonSettings
 from stream.kafka.topics import Topics, partition_for
 from stream.logs import get_logger
-from stream.records import Event, TopicBatch
+from stream.records import MARK_PREFIX, Event, Mark, TopicBatch
 from stream.scoring.dedupe import StoryCache
 from stream.scoring.plan import Sentiment, apply_sentiments, contributions_by_topic, plan_batch
-from stream.scoring.progress import Progress
+from stream.scoring.progress import EnrichedMarks, Progress
 from stream.scoring.triton import ScoringError, TritonScorer
 
 log = get_logger(__name__)
@@ -60,6 +60,10 @@ def register(
     app: faust.App, topics: Topics, settings: PipelineSettings, triton: TritonSettings
 ) -> Progress:
     progress = Progress(settings.idle_close_s)
+    enriched = topics.enriched.get_topic_name()
+    # A mark waits for the records before it that other actors hold (take buffers flush within
+    # score_within_s).
+    marks = EnrichedMarks(enriched, topics.partitions, grace_s=2 * settings.score_within_s + 0.1)
     covered = set(settings.model_languages)
     stories = StoryCache(settings.dedupe_horizon_s)
 
@@ -82,9 +86,17 @@ def register(
         take = stream.take_events  # type: ignore[attr-defined]  # not in StreamT, on Stream
         async for taken in take(settings.score_batch, settings.score_within_s):
             started = time.perf_counter()
-            events = [Event.from_json(e.value) for e in taken]
-            progress.started(actor, [(e.message.partition, e.message.offset) for e in taken],
-                             [e.published_at for e in events], time.time())  # fmt: skip
+            now = time.time()
+            records = []
+            for e in taken:
+                if e.value.startswith(MARK_PREFIX):  # ingest's event-time progress
+                    marks.read(e.message.partition, e.message.offset, Mark.from_json(e.value), now)
+                else:
+                    records.append(e)
+            events = [Event.from_json(e.value) for e in records]
+            positions = [(e.message.partition, e.message.offset) for e in records]
+            progress.started(actor, positions, [e.published_at for e in events], now)
+            marks.started(actor, positions)
             plan = plan_batch(
                 events,
                 stories,
@@ -112,14 +124,33 @@ def register(
                     value=TopicBatch(topic, items, progress.source, watermark).to_json(),
                 )
             progress.finished(actor)
+            marks.finished(actor)
             metrics.BATCH_SECONDS.labels("score").observe(time.perf_counter() - started)
-
-    enriched = topics.enriched.get_topic_name()
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def assigned(app: Any, assigned: set[TP], **kwargs: Any) -> None:
         # Every rebalance, even one that gives back the same partitions: faust re-seeks them.
-        progress.assigned({tp.partition for tp in assigned if tp.topic == enriched})
+        mine = {tp.partition for tp in assigned if tp.topic == enriched}
+        progress.assigned(mine)
+        marks.assigned(mine)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def send_marks() -> None:
+        # Every mark_interval_s, to every partition of the contributions topic, after the
+        # contributions they cover (the same producer, so the same order on each partition).
+        while True:
+            await asyncio.sleep(settings.mark_interval_s)
+            now = time.time()
+            in_flight_s = min(progress.in_flight.values(), default=None)
+            view = marks.marks(progress.assignment, progress.behind, in_flight_s, now)
+            value = Mark(
+                stage="score",
+                sender=progress.source,
+                partitions={name: [t, idle] for name, (t, idle) in view.items()},
+                totals=marks.totals(),
+            ).to_json()
+            for partition in range(topics.partitions):
+                await topics.contributions.send(partition=partition, value=value)
 
     @app.task  # type: ignore[untyped-decorator]
     async def backlog() -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import uuid
 
+from stream.records import Mark
+from stream.watermarks import HOLD, UpstreamView
+
 
 class Progress:
     """How far this worker's scoring has got, in wall time and in event time.
@@ -80,3 +83,78 @@ class Progress:
         if marks:
             return min(marks)
         return max((t for t, _ in self.read.values()), default=0.0)
+
+
+class EnrichedMarks:
+    """The ingest marks read on each ``text.enriched`` partition, applied once the records before
+    them are scored and sent on, and the marks this worker sends on (stream/watermarks.py).
+
+    Several actors take from one stream (``score_concurrency``), so a mark can be taken while a
+    record before it is still being scored by another actor, or still waits in that actor's take
+    buffer. A mark read at offset ``o`` is applied when no record below ``o`` is in flight and
+    ``grace_s`` has passed since it was read (take buffers yield within ``score_within_s``: the
+    lead sets ``grace_s`` above that).
+    """
+
+    def __init__(self, topic: str, partitions: int, grace_s: float) -> None:
+        self.topic = topic
+        self.partitions = partitions
+        self.grace_s = grace_s
+        self.views: dict[int, UpstreamView] = {}
+        self.held: dict[int, list[tuple[int, float, Mark]]] = {}  # partition -> marks not applied
+        self.pending: dict[int, list[tuple[int, int]]] = {}  # actor -> (partition, offset) taken
+
+    def assigned(self, partitions: set[int]) -> None:
+        """A rebalance: what is known of partitions kept stays (marks only move forward)."""
+        self.views = {p: v for p, v in self.views.items() if p in partitions}
+        self.held = {p: h for p, h in self.held.items() if p in partitions}
+
+    def read(self, partition: int, offset: int, mark: Mark, now_s: float) -> None:
+        self.held.setdefault(partition, []).append((offset, now_s, mark))
+
+    def started(self, actor: int, taken: list[tuple[int, int]]) -> None:
+        self.pending[actor] = taken
+
+    def finished(self, actor: int) -> None:
+        self.pending.pop(actor, None)
+
+    def _apply_ready(self, now_s: float) -> None:
+        lowest: dict[int, int] = {}
+        for taken in self.pending.values():
+            for partition, offset in taken:
+                lowest[partition] = min(offset, lowest.get(partition, offset))
+        for partition, held in self.held.items():
+            first_busy = lowest.get(partition)
+            keep = []
+            for offset, read_s, mark in held:
+                ready = now_s - read_s >= self.grace_s
+                if ready and (first_busy is None or offset < first_busy):
+                    self.views.setdefault(partition, UpstreamView()).apply(mark.view(), mark.totals)
+                else:
+                    keep.append((offset, read_s, mark))
+            self.held[partition] = keep
+
+    def marks(
+        self, assignment: set[int], behind: set[int], in_flight_s: float | None, now_s: float
+    ) -> dict[str, tuple[float, bool]]:
+        """``text.enriched/p -> (event time, idle)`` for each partition this worker reads: the
+        lowest mark of its raw partitions not idle, held back by ``in_flight_s`` (the oldest text
+        being scored); idle when every raw partition is, and nothing on it waits here."""
+        self._apply_ready(now_s)
+        busy = {p for taken in self.pending.values() for p, _ in taken}
+        marks: dict[str, tuple[float, bool]] = {}
+        for partition in sorted(assignment):
+            view = self.views.get(partition)
+            upstream_s = view.watermark_s() if view else HOLD
+            waiting = partition in behind or partition in busy or bool(self.held.get(partition))
+            if upstream_s is None and not waiting and in_flight_s is None:
+                marks[f"{self.topic}/{partition}"] = (view.latest_s() if view else HOLD, True)
+                continue
+            event_s = view.latest_s() if upstream_s is None and view else upstream_s or HOLD
+            if in_flight_s is not None:
+                event_s = min(event_s, in_flight_s)
+            marks[f"{self.topic}/{partition}"] = (event_s, False)
+        return marks
+
+    def totals(self) -> dict[str, int]:
+        return {self.topic: self.partitions}

@@ -22,7 +22,7 @@ from stream.config import PipelineSettings
 from stream.kafka.app import json_table
 from stream.kafka.topics import Topics, partition_for
 from stream.logs import get_logger
-from stream.records import LateRecord, Tick, TopicBatch, WindowRecord
+from stream.records import LateRecord, Mark, Tick, TopicBatch, WindowRecord
 from stream.windows.clock import WindowClock
 from stream.windows.panes import Pane
 from stream.windows.state import TopicWindows
@@ -70,10 +70,7 @@ def register(
             tw = windows[batch.topic] = build(batch.topic, {}, 0.0)
         touched: set[int] = set()
         now = time.time()
-        contributions = batch.contributions()
-        times = [c.published_at for c in contributions]
-        clock.on_batch(partition, batch.source, batch.watermark, times, now)
-        for c in contributions:
+        for c in batch.contributions():
             outcome, pane = tw.add(c)
             metrics.RECORDS.labels("windows", outcome).inc()
             if outcome == "counted":
@@ -88,11 +85,13 @@ def register(
 
     async def on_tick(partition: int, tick: Tick) -> None:
         now = time.time()
-        close_to = clock.on_tick(partition, tick.wall, now)
+        close_to = clock.on_tick(partition, tick.wall)
         for topic, tw in list(current().items()):
             if partition_for(topic, topics.partitions) != partition:
                 continue
-            closed, expired = tw.close(tw.clock(close_to), now)
+            # The partition's watermark alone: a topic's own newest text must not close its
+            # windows ahead of texts still upstream.
+            closed, expired = tw.close(max(close_to, tw.closed_until), now)
             await emit(closed)
             await emit(tw.running(now))
             if closed or expired:
@@ -103,9 +102,10 @@ def register(
     @app.agent(topics.contributions, name="windows")
     async def windows(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            clock.on_message(time.time())
             data = json.loads(event.value)
-            if data.get("kind") == "tick":
+            if data.get("kind") == "mark":
+                clock.on_mark(event.message.partition, Mark.from_dict(data))
+            elif data.get("kind") == "tick":
                 await on_tick(event.message.partition, Tick.from_dict(data))
             else:
                 await on_batch(event.message.partition, TopicBatch.from_dict(data))
