@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from stream.scoring.progress import Progress
+from stream.records import Mark
+from stream.scoring.progress import EnrichedMarks, Progress
 
 T0 = 1_800_000_000  # a whole hour
 
@@ -67,3 +68,25 @@ def test_a_partition_not_read_since_assignment_holds_the_watermark_at_zero() -> 
     # A rebalance takes partition 1 away: another worker answers for it now.
     p.assigned({0, 2})
     assert p.watermark(150.0) == T0 + 900
+
+
+def _ingest_mark(t: float, idle: bool = False) -> Mark:
+    return Mark(stage="ingest", partitions={"news.raw/0": [t, idle]}, totals={"news.raw": 1})
+
+
+def test_a_mark_waits_for_the_records_before_it_that_another_actor_holds() -> None:
+    marks = EnrichedMarks("text.enriched", 1, grace_s=0.5)
+    marks.started(actor=1, taken=[(0, 10)])  # offset 10 is being scored by actor 1
+    marks.read(0, 11, _ingest_mark(500.0), now_s=100.0)  # actor 2 takes the mark after it
+    assert marks.marks({0}, set(), None, 101.0) == {"text.enriched/0": (0.0, False)}
+    marks.finished(actor=1)
+    assert marks.marks({0}, set(), None, 100.2) == {"text.enriched/0": (0.0, False)}  # grace
+    assert marks.marks({0}, set(), None, 101.0) == {"text.enriched/0": (500.0, False)}
+
+
+def test_an_enriched_partition_is_idle_only_when_its_sources_are_and_nothing_waits() -> None:
+    marks = EnrichedMarks("text.enriched", 1, grace_s=0.0)
+    marks.read(0, 0, _ingest_mark(500.0, idle=True), now_s=100.0)
+    assert marks.marks({0}, {0}, None, 100.0)["text.enriched/0"] == (500.0, False)  # behind
+    assert marks.marks({0}, set(), 400.0, 100.0)["text.enriched/0"] == (400.0, False)  # a batch
+    assert marks.marks({0}, set(), None, 100.0)["text.enriched/0"] == (500.0, True)

@@ -13,7 +13,9 @@ ENRICHED = {"text.enriched": 2}
 
 
 def mark(**partitions: tuple[float, bool]) -> Mark:
-    named = {f"text.enriched/{k.removeprefix('p')}": [t, idle] for k, (t, idle) in partitions.items()}
+    named = {
+        f"text.enriched/{k.removeprefix('p')}": [t, idle] for k, (t, idle) in partitions.items()
+    }
     return Mark(stage="score", sender="s", partitions=named, totals=ENRICHED)
 
 
