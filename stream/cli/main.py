@@ -3,7 +3,7 @@ command, the shared options and the one error handler in stream/cli/app.py."""
 
 from __future__ import annotations
 
-from stream.cli import api, check, config, db, model, pipeline, subscriptions
+from stream.cli import api, backtest, check, config, db, model, pipeline, subscriptions
 
 # Imported "as" itself: the entry point, stream.cli.main:app (pyproject.toml, __main__.py, tests).
 from stream.cli.app import app as app
@@ -13,6 +13,7 @@ app.command()(check.check)
 app.command()(pipeline.worker)
 app.command()(pipeline.replay)
 app.command()(pipeline.watch)
+app.command()(backtest.backtest)
 app.command()(api.api)
 app.add_typer(db.app, name="db")
 app.add_typer(config.app, name="config")
