@@ -91,6 +91,7 @@ def register(
             for e in taken:
                 if e.value.startswith(MARK_PREFIX):  # ingest's event-time progress
                     marks.read(e.message.partition, e.message.offset, Mark.from_json(e.value), now)
+                    progress.passed(e.message.partition, e.message.offset)
                 else:
                     records.append(e)
             events = [Event.from_json(e.value) for e in records]

@@ -58,6 +58,10 @@ class Progress:
             self.read[partition] = (max(latest, t), now)
             self.next_offset[partition] = max(self.next_offset.get(partition, 0), offset + 1)
 
+    def passed(self, partition: int, offset: int) -> None:
+        """A mark (no text) was taken at ``offset``: it counts as read, like a record."""
+        self.next_offset[partition] = max(self.next_offset.get(partition, 0), offset + 1)
+
     def finished(self, actor: int) -> None:
         self.busy.pop(actor, None)
         self.in_flight.pop(actor, None)

@@ -90,3 +90,13 @@ def test_an_enriched_partition_is_idle_only_when_its_sources_are_and_nothing_wai
     assert marks.marks({0}, {0}, None, 100.0)["text.enriched/0"] == (500.0, False)  # behind
     assert marks.marks({0}, set(), 400.0, 100.0)["text.enriched/0"] == (400.0, False)  # a batch
     assert marks.marks({0}, set(), None, 100.0)["text.enriched/0"] == (500.0, True)
+
+
+def test_marks_taken_count_as_read_so_a_partition_ending_in_marks_is_not_behind() -> None:
+    progress = Progress(idle_s=15.0)
+    progress.assigned({0})
+    progress.started(1, [(0, 0)], [100.0], now=1.0)
+    progress.finished(1)
+    progress.passed(0, 1)  # the mark after the record
+    progress.observe(0, highwater=2)
+    assert progress.behind == set()
