@@ -9,10 +9,13 @@ import asyncio
 import json
 import random
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from confluent_kafka import Producer
 
+from tests.integration.helpers import FINPULSE, run
 from tests.integration.kafka_admin import create_topic
 from tests.integration.test_pipeline import (
     SENTENCES,
@@ -79,3 +82,91 @@ def test_a_backfill_of_ten_minutes_produced_keyless_gives_exact_windows(
     librdkafka_produce(bootstrap, items)  # all of it before the worker starts: read at once
     p.start_worker("w1")
     check_exact(p, items)
+
+
+CALM = (
+    "Operating profit rose to EUR 13.1 mn from EUR 8.7 mn in the corresponding period.",
+    "The annual general meeting will be held on Thursday.",
+    "Shares jumped after the company raised its full-year guidance.",
+    "The board proposes a dividend of EUR 0.50 per share.",
+    "Net sales decreased by 30 % and the outlook was cut.",
+    "The company opened a new office in Helsinki.",
+)
+GRIM = "The company filed for bankruptcy after sales collapsed."
+
+
+def surge(topic: str, start: float) -> list[Item]:
+    """16 minutes of ZQA and ZQB at the same calm mix; ZQA turns grim in minutes 10 to 12."""
+    items = []
+    for minute in range(16):
+        for ticker in ("ZQA", "ZQB"):
+            grim = ticker == "ZQA" and 10 <= minute < 13
+            for k, text in enumerate([GRIM] * len(CALM) if grim else CALM):
+                record = {
+                    "id": f"{ticker}-{minute}-{k}",
+                    "source": "newswire",
+                    "lang": "en",
+                    "published_at": datetime.fromtimestamp(
+                        start + minute * 60 + 5 + k * 7, UTC
+                    ).isoformat(),
+                    "text": f"${ticker} {text}",
+                }
+                items.append(Item(0.0, topic, None, json.dumps(record).encode(), "valid"))
+    return items
+
+
+WINDOWS_SQL = (
+    "SELECT topic, toUInt32(window_start), window_seconds, n, n_negative, n_neutral, n_positive "
+    "FROM sentiment_windows FINAL WHERE final = 1 AND topic IN ('ZQA', 'ZQB') ORDER BY 1, 3, 2"
+)
+ALERTS_SQL = (
+    "SELECT topic, rule, kind, toUInt32(window_start) FROM alerts FINAL "
+    "WHERE topic IN ('ZQA', 'ZQB') ORDER BY 4, 1, 2, 3"
+)
+
+
+def test_a_backtest_gives_the_windows_and_alerts_of_the_live_run(
+    pipeline: Pipeline,  # noqa: F811  (the fixture, imported)
+    tmp_path: Path,
+) -> None:
+    p = pipeline
+    p.env.update(
+        {
+            "FINPULSE_ALERTS_WINDOW_SECONDS": "60",
+            "FINPULSE_ALERTS_WARMUP": "5",
+            "FINPULSE_ALERTS_MIN_COUNT": "5",
+            "FINPULSE_DELIVERY_ENABLED": "false",
+        }
+    )
+    bootstrap = p.settings.kafka.bootstrap
+    for topic in p.topics:
+        asyncio.run(create_topic(bootstrap, topic, 4))
+    items = surge(p.topics[0], (time.time() // 60 - 20) * 60)
+    p.start_worker("w1")
+    librdkafka_produce(bootstrap, items)
+    expected = expected_windows(items, 60, 60)
+    got = wait_for_windows(p, expected, 60, timeout_s=300)
+    assert {k: v for k, v in got.items() if k[0] in ("ZQA", "ZQB")} == expected, p.log_tail()
+    deadline = time.monotonic() + 120
+    while not any(r[1:3] == ("negative_surge", "resolution") for r in p.query(ALERTS_SQL)):
+        assert time.monotonic() < deadline, f"{p.query(ALERTS_SQL)}\n{p.log_tail()}"
+        time.sleep(2)
+    time.sleep(10)  # the last windows and their judgement
+    live_windows, live_alerts = p.query(WINDOWS_SQL), p.query(ALERTS_SQL)
+    surges = [r for r in live_alerts if r[1] == "negative_surge"]
+    assert [r[0] for r in surges] == ["ZQA", "ZQA"], live_alerts  # an alert and its resolution
+    assert not [r for r in live_alerts if r[0] == "ZQB"], live_alerts
+
+    history = tmp_path / "history.jsonl"
+    history.write_bytes(b"\n".join(item.value for item in items) + b"\n")
+    out = run([*FINPULSE, "backtest", str(history), "--run", "bt1", "--json"], p.env, timeout=600)
+    report = json.loads(out.stdout)
+    database = report["database"]
+    try:
+        backtest = replace(p, database=database)
+        assert backtest.query(WINDOWS_SQL) == live_windows
+        assert backtest.query(ALERTS_SQL) == live_alerts
+        assert {(a["topic"], a["rule"], a["kind"], a["window_start"]) for a in report["alerts"]} \
+            == set(live_alerts)  # fmt: skip
+    finally:
+        p.query(f"DROP DATABASE IF EXISTS {database}")
