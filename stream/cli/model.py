@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -235,6 +236,9 @@ def model_score(
     ctx: typer.Context,
     texts: Annotated[list[str], typer.Argument(help="Texts to score.")],
     model: Annotated[str | None, typer.Option(help="Model name (default: triton.model).")] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print JSON, one object a text.")
+    ] = False,
 ) -> None:
     """Score texts through the running Triton and print label, score and probabilities."""
     from stream.scoring.triton import TritonScorer
@@ -248,6 +252,11 @@ def model_score(
             return await scorer.score(texts)
 
     results = asyncio.run(run())
+    if json_out:
+        rows = [{"text": text, "label": s.label, "score": s.score, "probs": list(s.probs)}
+                for text, s in zip(texts, results, strict=True)]  # fmt: skip
+        print(json.dumps(rows, ensure_ascii=False))
+        return
     table = Table("label", "score", "negative", "neutral", "positive", "text")
     for text, s in zip(texts, results, strict=True):
         table.add_row(s.label, f"{s.score:+.3f}", *(f"{p:.3f}" for p in s.probs), text[:80])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 
 import httpx
 import numpy as np
@@ -92,11 +91,12 @@ async def test_odd_texts_get_an_answer(served: Served, text: str) -> None:
 
 def test_cli_scores_texts(served: Served) -> None:
     text = "The company filed for bankruptcy"
-    result = run([*FINPULSE, "model", "score", text], served.env)
     expected = SentimentClassifier(served.version_dir).predict_probs_in_batches([text], 1)
-    # The table's header names every label: read the label cell of the text's own row.
-    row = next(line for line in result.stdout.splitlines() if "bankruptcy" in line)
-    assert re.findall(r"[a-z]+", row)[0] == LABELS[int(expected.argmax())], result.stdout
+    table = run([*FINPULSE, "model", "score", text], served.env).stdout
+    assert "The company filed" in table and LABELS[int(expected.argmax())] in table
+    [row] = json.loads(run([*FINPULSE, "model", "score", "--json", text], served.env).stdout)
+    assert row["label"] == LABELS[int(expected.argmax())] and row["text"] == text
+    np.testing.assert_allclose(row["probs"], expected[0], atol=1e-5)
 
 
 async def test_invalid_utf8_gets_a_clear_error_and_the_server_stays_up(served: Served) -> None:
