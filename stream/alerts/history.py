@@ -220,7 +220,9 @@ def _again(
 
 
 def _replace(h: History, i: int, e: Entry, *, found: bool) -> History:
-    return dataclasses.replace(h, entries=(*h.entries[:i], e, *h.entries[i + found :]))
+    entries = (*h.entries[:i], e, *h.entries[i + found :])
+    waiting = tuple((e if x.window_start == e.window_start else x, d) for x, d in h.waiting)
+    return dataclasses.replace(h, entries=entries, waiting=waiting)
 
 
 def _report(

@@ -204,6 +204,12 @@ def test_a_history_round_trips_through_json() -> None:
         assert History.from_dict(json.loads(json.dumps(h.to_dict()))) == h
     h, _ = run("negative_surge", [*late, surge(10, amendments=1)])
     assert h.waiting and h.sent and any(e.amendments for e in h.entries)
+    # The window the resolution waits on arrives (amended, what the rule reads unchanged): due.
+    again = dataclasses.replace(calm(11), amendments=1, reach_sum=2.0)
+    h, [due] = judge(h, again, "negative_surge", S)
+    got = (due.window.window_start, due.window.amendments, due.decision.kind)
+    assert got == (660.0, 1, "resolution")
+    assert h.waiting == () and History.from_dict(json.loads(json.dumps(h.to_dict()))) == h
     assert History.from_dict(History().to_dict()) == History()
 
 
