@@ -1,9 +1,12 @@
 """Alerts: closed windows -> rule decisions -> the ``alerts`` topic (and, by its sink, ClickHouse).
 
-The rules are stream/alerts/rules.py. Their state (baseline, condition in progress, cooldown) is
+The rules are stream/alerts/rules.py. Their state (baseline, condition in progress, cooldown),
+with the history of the windows judged within the allowed lateness (stream/alerts/history.py), is
 kept per (topic, rule) in a changelogged faust table, updated by the message that changed it, so
-a restarted worker goes on with the same baselines. A window judged before (a replay) is skipped,
-and an alert's id is a hash of what it is about, so a re-sent alert replaces itself downstream.
+a restarted worker goes on with the same baselines. A window judged before (a replay) is skipped;
+an amended one (texts that came after it closed) is judged again, with every later window, as if
+its texts had come in time. An alert's id is a hash of what it is about, so a re-sent alert
+replaces itself downstream, and one already sent is not sent again.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from typing import Any
 import faust
 
 from stream import metrics
-from stream.alerts.rules import RULES, Decision, Rule, RuleSettings, RuleState, evaluate
+from stream.alerts import history
+from stream.alerts.history import HORIZON_S, Entry, Finding, History
+from stream.alerts.rules import FIGURE, RULES, Rule, RuleSettings
 from stream.config import AlertSettings, PipelineSettings
 from stream.kafka.app import json_table
 from stream.logs import get_logger
@@ -40,14 +45,18 @@ def rule_settings(settings: AlertSettings, topic: str) -> RuleSettings:
     return RuleSettings(**values)
 
 
-def alert_id(topic: str, rule: str, kind: str, w: WindowRecord) -> str:
+def alert_id(topic: str, rule: str, kind: str, w: WindowRecord | Entry) -> str:
     key = f"{topic}|{rule}|{kind}|{w.window_seconds}|{int(w.window_start)}"
     return hashlib.blake2b(key.encode(), digest_size=10).hexdigest()
 
 
-def to_alert(w: WindowRecord, d: Decision, now: float) -> Alert:
-    evidence: dict[str, Any] = {
-        "window": {
+def to_alert(w: WindowRecord, f: Finding, now: float) -> Alert:
+    """The alert of a finding. ``w`` is the window that arrived: the finding is about it, or about
+    another window judged again after an amendment, whose evidence is what the history kept of
+    it (its count and the figure its rule reads)."""
+    d, about = f.decision, f.window
+    if about.window_start == w.window_start:
+        window: dict[str, Any] = {
             "n": w.n,
             "n_negative": w.n_negative,
             "n_neutral": w.n_neutral,
@@ -55,20 +64,31 @@ def to_alert(w: WindowRecord, d: Decision, now: float) -> Alert:
             "score_mean": w.score_mean,
             "reach_weighted_score": w.reach_weighted_score,
             "negative_share": w.negative_share,
-        },
+        }
+        most_negative = w.most_negative
+    else:
+        figure = FIGURE[d.rule]
+        window = (
+            {"n": about.n} if figure is None else {"n": about.n, figure: getattr(about, figure)}
+        )
+        most_negative = []
+    evidence: dict[str, Any] = {
+        "window": window,
         "baseline": d.baseline,
         "threshold": d.threshold,
         "z": d.z,
-        "most_negative": w.most_negative,
+        "most_negative": most_negative,
     }
+    if f.amended is not None:
+        evidence["amended"] = f.amended
     return Alert(
-        alert_id=alert_id(w.topic, d.rule, d.kind, w),
+        alert_id=alert_id(w.topic, d.rule, d.kind, about),
         topic=w.topic,
         rule=d.rule,
         kind=d.kind,
         severity=d.severity,
-        window_start=w.window_start,
-        window_seconds=w.window_seconds,
+        window_start=about.window_start,
+        window_seconds=about.window_seconds,
         value=d.value,
         baseline=d.baseline,
         threshold=d.threshold,
@@ -84,8 +104,16 @@ def register(
     alerts_topic: faust.TopicT,
     pipeline: PipelineSettings,
     settings: AlertSettings,
+    *,
+    horizon_s: float = HORIZON_S,
 ) -> None:
+<<<<<<< HEAD
     rules: list[Rule] = [r for r in RULES if r in settings.rules]
+=======
+    """``horizon_s``: how long after a window closed an amendment of it is judged again (the
+    window stage's allowed lateness)."""
+    rules: list[Rule] = [r for r in RULES if r in {x.strip() for x in settings.rules.split(",")}]
+>>>>>>> alertamend
     state = json_table(app, "alert-state", pipeline.partitions)
 
     @app.agent(windows, name="alerts")
@@ -98,20 +126,18 @@ def register(
             for rule in rules:
                 key = f"{w.topic}{SEP}{rule}"
                 stored = state.get(key)
-                st = RuleState.from_dict(stored) if stored else RuleState()
-                if w.window_start <= st.last_window:
-                    continue  # judged before: a replay
-                # Event time (the window's end) drives cooldowns: replays judge alike.
-                decision = evaluate(rule, st, w, s, now=w.window_start + w.window_seconds)
-                st.last_window = w.window_start
-                state[key] = st.to_dict()
-                if decision is None:
-                    continue
-                alert = to_alert(w, decision, time.time())
-                await alerts_topic.send(key=w.topic.encode(), value=alert.to_json())
-                metrics.ALERTS.labels(rule, decision.kind, decision.severity).inc()
-                log.info(
-                    "alert", topic=w.topic, rule=rule, kind=decision.kind,
-                    severity=decision.severity, value=round(decision.value, 3),
-                    baseline=round(decision.baseline, 3), window_start=w.window_start,
-                )  # fmt: skip
+                before = History.from_dict(stored) if stored else History()
+                after, findings = history.judge(before, w, rule, s, horizon_s=horizon_s)
+                if after is before:
+                    continue  # a replay, or a window that changes nothing for this rule
+                state[key] = after.to_dict()
+                for f in findings:
+                    alert = to_alert(w, f, time.time())
+                    await alerts_topic.send(key=w.topic.encode(), value=alert.to_json())
+                    d = f.decision
+                    metrics.ALERTS.labels(rule, d.kind, d.severity).inc()
+                    log.info(
+                        "alert", topic=w.topic, rule=rule, kind=d.kind, severity=d.severity,
+                        value=round(d.value, 3), baseline=round(d.baseline, 3),
+                        window_start=alert.window_start, amended=f.amended is not None,
+                    )  # fmt: skip

@@ -20,14 +20,30 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from stream.records import WindowRecord
+from typing import Any, Literal, Protocol
 
 Rule = Literal["negative_surge", "volume_spike", "sentiment_reversal"]
 RULES: tuple[Rule, ...] = ("negative_surge", "volume_spike", "sentiment_reversal")
 SEVERITIES = ("warning", "critical")
 Kind = Literal["alert", "escalation", "resolution"]
+# The figure of a window each rule reads besides its count: what a history of windows keeps
+# (stream/alerts/history.py) to judge them again.
+FIGURE: dict[Rule, Literal["negative_share", "score_mean"] | None] = {
+    "negative_surge": "negative_share",
+    "volume_spike": None,
+    "sentiment_reversal": "score_mean",
+}
+
+
+class Figures(Protocol):
+    """What the rules read of a window: a WindowRecord, or what a history kept of one."""
+
+    @property
+    def n(self) -> int: ...
+    @property
+    def negative_share(self) -> float: ...
+    @property
+    def score_mean(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -115,8 +131,14 @@ def _severity(z: float, s: RuleSettings) -> str | None:
     return None
 
 
+def reads(rule: Rule, w: Figures, s: RuleSettings) -> bool:
+    """Whether a rule reads a window at all: one under ``min_count`` texts neither moves a
+    sentiment baseline nor is judged, so it changes nothing for those rules."""
+    return rule == "volume_spike" or w.n >= s.min_count
+
+
 def _measure(
-    rule: Rule, w: WindowRecord, state: RuleState, s: RuleSettings
+    rule: Rule, w: Figures, state: RuleState, s: RuleSettings
 ) -> tuple[float, float, float] | None:
     """(value, z, threshold value) of a window for a rule; None when the window is not judged."""
     b = state.baseline
@@ -124,7 +146,7 @@ def _measure(
         sd = max(b.sd(0.0), math.sqrt(max(b.mean, 1.0)))  # at least Poisson noise
         z = (w.n - b.mean) / sd
         return float(w.n), z, b.mean + s.warning_z * sd
-    if w.n < s.min_count:
+    if not reads(rule, w, s):
         return None
     if rule == "negative_surge":
         sd = b.sd(s.min_sd)
@@ -141,18 +163,20 @@ def _measure(
     return w.score_mean, z, -b.mean
 
 
-def _learn(rule: Rule, w: WindowRecord, state: RuleState, s: RuleSettings) -> None:
+def _learn(rule: Rule, w: Figures, state: RuleState, s: RuleSettings) -> None:
     if rule == "volume_spike":
         state.baseline.update(float(w.n), s.alpha)
-    elif w.n >= s.min_count:
+    elif reads(rule, w, s):
         x = w.negative_share if rule == "negative_surge" else w.score_mean
         state.baseline.update(x, s.alpha)
 
 
 def evaluate(
-    rule: Rule, state: RuleState, w: WindowRecord, s: RuleSettings, *, now: float
+    rule: Rule, state: RuleState, w: Figures, s: RuleSettings, *, now: float
 ) -> Decision | None:
-    """Judge a closed window, update the state, and say what to report (if anything)."""
+    """Judge a closed window, update the state, and say what to report (if anything). ``now`` is
+    the time cooldowns count in: the agent passes event time (the window's end), so a window
+    judged again is judged alike."""
     if state.baseline.n < s.warmup:
         _learn(rule, w, state, s)
         return None

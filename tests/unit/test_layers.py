@@ -30,6 +30,7 @@ PURE = (
     "windows.state",
     "windows.table_keys",
     "alerts.rules",
+    "alerts.history",
     "delivery.subscriptions",
     "delivery.signing",
     "delivery.policy",

@@ -1,0 +1,61 @@
+"""The alerts agent over an in-memory faust app: amendments judged again, replays skipped."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import faust
+
+from stream.alerts import agent as alert_agent
+from stream.alerts.rules import RULES
+from stream.config import AlertSettings, PipelineSettings
+from stream.records import WindowRecord
+
+T0 = 1_760_000_000.0
+
+
+def window(i: int, neg: int, neu: int, pos: int, amendments: int = 0) -> WindowRecord:
+    n, score_sum, start = neg + neu + pos, 0.6 * pos - 0.8 * neg, T0 + i * 60
+    emitted_at = start + 910 + 30 * amendments
+    return WindowRecord("AAPL", start, 900, n, neg, neu, pos, score_sum, score_sum / n, 0.0, 0.0,
+                        neg / n, True, emitted_at, ["wire:1"], amendments)  # fmt: skip
+
+
+def alerts_of(records: list[WindowRecord]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """What the agent sends for these windows, and what its table holds after them."""
+    app = faust.App("alerts-test", broker="kafka://127.0.0.1:1", store="memory://")
+    windows, alerts = app.topic("windows", value_serializer="raw"), app.topic("alerts")
+    sent: list[dict[str, Any]] = []
+
+    async def send(key: bytes, value: bytes) -> None:
+        sent.append(json.loads(value))
+
+    alerts.send = send  # type: ignore[method-assign,assignment]
+    alert_agent.register(app, windows, alerts, PipelineSettings(), AlertSettings())
+
+    async def deliver() -> None:
+        async with app.agents["alerts"].test_context() as agent:
+            for w in records:
+                await agent.put(w.to_json())
+
+    asyncio.run(deliver())
+    return sent, dict(app.tables["alert-state"].items())
+
+
+def test_an_amended_window_alerts_once_with_its_lateness_and_a_replay_is_skipped() -> None:
+    calm = [window(i, 2 + i % 2, 8, 10) for i in range(10)]
+    first, amended = window(10, 2, 4, 4), window(10, 12, 4, 4, amendments=1)  # negatives late
+    later = [window(11, 2, 8, 10), window(12, 3, 8, 10)]
+    sent, table = alerts_of([*calm, first, *later, amended, amended, window(13, 2, 8, 10)])
+    got = [
+        (a["rule"], a["kind"], a["window_start"] - T0, a["evidence"].get("amended")) for a in sent
+    ]
+    assert got == [
+        ("negative_surge", "alert", 600.0, {"amendments": 1, "late_by_s": 40.0}),
+        ("negative_surge", "resolution", 660.0, {"amendments": 0, "late_by_s": 130.0}),
+    ]
+    assert sent[0]["evidence"]["window"]["n_negative"] == 12  # the record that arrived, in full
+    assert sent[1]["evidence"]["window"] == {"n": 20, "negative_share": 0.1}  # what was kept
+    assert sorted(table) == [f"AAPL\x1f{rule}" for rule in sorted(RULES)]
