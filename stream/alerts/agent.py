@@ -107,13 +107,9 @@ def register(
     *,
     horizon_s: float = HORIZON_S,
 ) -> None:
-<<<<<<< HEAD
-    rules: list[Rule] = [r for r in RULES if r in settings.rules]
-=======
     """``horizon_s``: how long after a window closed an amendment of it is judged again (the
     window stage's allowed lateness)."""
-    rules: list[Rule] = [r for r in RULES if r in {x.strip() for x in settings.rules.split(",")}]
->>>>>>> alertamend
+    rules: list[Rule] = [r for r in RULES if r in settings.rules]
     state = json_table(app, "alert-state", pipeline.partitions)
 
     @app.agent(windows, name="alerts")
