@@ -16,6 +16,8 @@ PURE = (
     "errors",
     "records",
     "backoff",
+    "watermarks",
+    "ingest.progress",
     "ingest.validation",
     "ingest.normalize",
     "ingest.pii",
