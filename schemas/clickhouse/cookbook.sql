@@ -96,6 +96,15 @@ GROUP BY topic, window_start
 ORDER BY late_texts DESC
 LIMIT 20;
 
+-- name: amended_windows
+-- Closed windows written again because texts came after they closed (within the allowed lateness),
+-- most amended first: where event time was late, and how much the final numbers moved.
+SELECT topic, window_seconds, window_start, amendments, n, round(score_mean, 3) AS score_mean
+FROM sentiment_windows FINAL
+WHERE final = 1 AND amendments > 0 AND window_start >= now() - INTERVAL 1 DAY
+ORDER BY amendments DESC, window_start DESC
+LIMIT 20;
+
 -- name: stories_carried_by_most_feeds
 -- Stories told by several feeds: the first event and how many near-repeats followed it.
 SELECT duplicate_of AS first_event, count() AS repeats, groupUniqArray(source) AS other_sources

@@ -133,6 +133,7 @@ SENTIMENT_WINDOWS = Table(
         column("reach_weighted_score", "Float64"),
         column("negative_share", "Float64"),
         flag("final"),
+        column("amendments", "UInt32"),
         column("most_negative", "Array(String)"),
         utc("emitted_at"),
     ),

@@ -4,6 +4,9 @@ Every window is a sum of one-minute panes, so one pane per (topic, minute) is al
 topic needs, whatever windows are configured (tumbling 1 min, hopping 15 min / 1 min, 1 h / 5 min).
 A pane remembers the ids of the texts it counted, so a text delivered twice (a replay after a
 crash, a repeat upstream) is counted once: the counts are exact under at-least-once delivery.
+It also remembers the clocks at which texts were counted into it after its minute had closed
+(within the allowed lateness, stream/windows/state.py): how often each window that holds it has
+been amended is derived from them, so nothing per window needs persisting.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class Pane:
     reach_score_sum: float = 0.0
     ids: list[str] = field(default_factory=list)
     negatives: list[tuple[float, str]] = field(default_factory=list)  # lowest scores, event ids
+    late: list[float] = field(default_factory=list)  # clocks of counts after the minute closed
     _seen: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -104,8 +108,14 @@ class Pane:
             self.negatives = sorted([*self.negatives, (c.score, c.event_id)])[:EVIDENCE]
         return True
 
+    def amended_at(self, clock: float) -> None:
+        """Texts were counted here at ``clock`` (the clock windows were closed up to), after this
+        pane's minute had closed; one entry per clock, however many texts."""
+        if clock not in self.late:
+            self.late.append(clock)
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "n_negative": self.n_negative,
             "n_neutral": self.n_neutral,
             "n_positive": self.n_positive,
@@ -115,15 +125,25 @@ class Pane:
             "ids": self.ids,
             "negatives": [list(pair) for pair in self.negatives],
         }
+        # Only when there is one: a pane never amended is stored as before allowed lateness.
+        return data | {"late": self.late} if self.late else data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Pane:
         negatives = [(float(score), str(event_id)) for score, event_id in data.get("negatives", [])]
-        return cls(**{**data, "negatives": negatives})
+        late = [float(clock) for clock in data.get("late", [])]
+        return cls(**{**data, "negatives": negatives, "late": late})
 
 
 def window_record(
-    topic: str, start: int, size_s: int, panes: list[Pane], *, final: bool, now: float
+    topic: str,
+    start: int,
+    size_s: int,
+    panes: list[Pane],
+    *,
+    final: bool,
+    now: float,
+    amendments: int = 0,
 ) -> WindowRecord:
     n_neg = sum(p.n_negative for p in panes)
     n_neu = sum(p.n_neutral for p in panes)
@@ -149,4 +169,5 @@ def window_record(
         final=final,
         emitted_at=now,
         most_negative=[i for _, i in sorted(x for p in panes for x in p.negatives)[:EVIDENCE]],
+        amendments=amendments,
     )

@@ -1,7 +1,9 @@
 """The key layout of the ``window-panes`` table (pure). Per topic: one entry per one-minute pane
 (``TOPIC\\x1fSTART``, the pane's dict) and the clock up to which its windows were closed
-(``TOPIC\\x1f~closed``, a float). The window agent writes them; ``load_states`` reads them back
-after a restart or a rebalance.
+(``TOPIC\\x1f~closed``, a float). The window agent writes them (when: ``TopicWindows`` in
+stream/windows/state.py); ``load_states`` reads them back after a restart or a rebalance. Allowed
+lateness needs no key of its own: a pane's dict carries the clocks at which it was amended
+(``late``, only once it has been), from which each window's amendments are counted again.
 """
 
 from __future__ import annotations

@@ -143,7 +143,7 @@ def test_every_cookbook_query_runs_and_finds_the_sample_rows(
                [], [], 9)]  # fmt: skip
     windows = [
         WindowRecord("TSLA", minute - 60 * k, size, 10, 9, 1, 0, -8.0, -0.8, 100.0, -0.8, 0.9,
-                     True, now)
+                     True, now, amendments=k)  # the older ones amended by late texts
         for k in range(3)
         for size in (60, 900)
     ]  # fmt: skip

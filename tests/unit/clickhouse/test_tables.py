@@ -81,12 +81,12 @@ def test_unscored_event_row_has_no_sentiment_label(scored: bool, label: str, sto
 
 def test_window_row_holds_each_field_under_its_column() -> None:
     window = WindowRecord("AAPL", T, 900, 10, 6, 3, 1, -4.5, -0.45, 500.0, -0.5, 0.6, True, T + 960,
-                          ["wire:3", "wire:1"])  # fmt: skip
+                          ["wire:3", "wire:1"], 2)  # fmt: skip
     assert written(SENTIMENT_WINDOWS, window, version=9) == {
         "topic": "AAPL", "window_start": PUBLISHED, "window_seconds": 900, "n": 10,
         "n_negative": 6, "n_neutral": 3, "n_positive": 1, "score_sum": -4.5, "score_mean": -0.45,
         "reach_sum": 500.0, "reach_weighted_score": -0.5, "negative_share": 0.6, "final": 1,
-        "most_negative": ["wire:3", "wire:1"],
+        "amendments": 2, "most_negative": ["wire:3", "wire:1"],
         "emitted_at": datetime(2026, 11, 2, 14, 46, tzinfo=UTC), "version": 9,
     }  # fmt: skip
 

@@ -44,3 +44,25 @@ def test_a_topic_with_only_a_closed_mark_is_rebuilt_empty() -> None:
     states = load_states(items, build)
     assert list(states) == ["X"]
     assert (states["X"].panes, states["X"].closed_until) == ({}, T0 + 70)
+
+
+def test_amendments_are_counted_on_from_the_persisted_panes() -> None:
+    specs = parse_specs("60/60,900/60")
+
+    def build(topic: str, panes: dict[int, Pane], closed: float) -> TopicWindows:
+        return TopicWindows(
+            topic, specs, lateness_s=10, allowed_lateness_s=3600, panes=panes, closed_until=closed
+        )
+
+    live = build("X", {}, 0.0)
+    live.add(c(1, T0 + 5))
+    live.close(T0 + 70, now=0)
+    assert live.add(c(2, T0 + 6))[0] == "amended"
+    live.close(T0 + 80, now=0)
+    items = [(pane_key("X", p), pane.to_dict()) for p, pane in live.panes.items()]
+    items.append((closed_key("X"), live.closed_until))
+
+    restored = load_states(items, build)["X"]
+    assert restored.add(c(3, T0 + 7))[0] == "amended"
+    closed, _ = restored.close(T0 + 90, now=0)
+    assert {(w.window_seconds, w.n, w.amendments) for w in closed} == {(60, 3, 2), (900, 3, 2)}

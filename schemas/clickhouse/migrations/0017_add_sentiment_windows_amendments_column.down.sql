@@ -1,0 +1,1 @@
+ALTER TABLE sentiment_windows DROP COLUMN amendments;
