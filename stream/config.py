@@ -188,6 +188,11 @@ class PipelineSettings(_Section):
     idle_close_s: float = Field(
         15.0, description="a source partition with nothing to read, quiet this long, is idle"
     )
+    allowed_lateness_s: float = Field(
+        6 * 3600.0,
+        ge=0,
+        description="a text this late after its window closed amends it; older ones are late",
+    )
     mark_interval_s: float = Field(
         0.5, gt=0, description="how often each stage sends its event-time marks downstream"
     )

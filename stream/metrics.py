@@ -45,6 +45,10 @@ SOURCE_IDLE = Gauge(
 SINK_ROWS = Counter("finpulse_sink_rows_total", "Rows written to ClickHouse", ["table"])
 SINK_RETRIES = Counter("finpulse_sink_retries_total", "ClickHouse inserts retried", ["table"])
 WINDOWS = Counter("finpulse_windows_emitted_total", "Window states emitted", ["final"])
+WINDOWS_AMENDED = Counter(
+    "finpulse_windows_amended_total",
+    "Closed windows emitted again: texts within the allowed lateness came after they closed",
+)
 ALERTS = Counter("finpulse_alerts_total", "Alerts raised", ["rule", "kind", "severity"])
 DELIVERIES = Counter(
     "finpulse_deliveries_total",

@@ -38,7 +38,10 @@ def build(settings: Settings, *, datadir: Path | None = None) -> tuple[faust.App
     progress = score_agent.register(app, topics, p, settings.triton)
     window_agent.register(app, topics, p, progress.wall)
     if settings.alerts.enabled:
-        alert_agent.register(app, topics.windows, topics.alerts, p, settings.alerts)
+        alert_agent.register(
+            app, topics.windows, topics.alerts, p, settings.alerts,
+            horizon_s=p.allowed_lateness_s,  # amendments come this long after a window closed
+        )  # fmt: skip
     if settings.delivery.enabled:
 
         @app.task  # type: ignore[untyped-decorator]

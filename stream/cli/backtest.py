@@ -111,7 +111,7 @@ STATE_SQL = (
 )
 WINDOWS_SQL = (
     "SELECT topic, toUInt32(window_start), window_seconds, n, n_negative, n_neutral, n_positive, "
-    "score_mean, negative_share FROM sentiment_windows FINAL WHERE final = 1 "
+    "score_mean, negative_share, amendments FROM sentiment_windows FINAL WHERE final = 1 "
     "ORDER BY topic, window_seconds, window_start"
 )
 ALERTS_SQL = (
@@ -190,7 +190,7 @@ def backtest(
     alerts = query(settings, database, ALERTS_SQL)
     if as_json:
         columns_w = ("topic", "window_start", "window_seconds", "n", "n_negative", "n_neutral",
-                     "n_positive", "score_mean", "negative_share")  # fmt: skip
+                     "n_positive", "score_mean", "negative_share", "amendments")  # fmt: skip
         columns_a = ("topic", "rule", "kind", "severity", "window_start", "window_seconds",
                      "value", "baseline", "z")  # fmt: skip
         print(json.dumps({

@@ -25,7 +25,7 @@ from stream.logs import get_logger
 from stream.records import LateRecord, Mark, Tick, TopicBatch, WindowRecord
 from stream.windows.clock import WindowClock
 from stream.windows.panes import Pane
-from stream.windows.state import TopicWindows
+from stream.windows.state import CLOCK_USED, PANE_CHANGED, TopicWindows
 from stream.windows.table_keys import closed_key, load_states, pane_key
 
 log = get_logger(__name__)
@@ -43,7 +43,12 @@ def register(
 
     def build(topic: str, panes: dict[int, Pane], closed_until: float) -> TopicWindows:
         return TopicWindows(
-            topic, specs, lateness_s=settings.lateness_s, panes=panes, closed_until=closed_until
+            topic,
+            specs,
+            lateness_s=settings.lateness_s,
+            allowed_lateness_s=settings.allowed_lateness_s,
+            panes=panes,
+            closed_until=closed_until,
         )
 
     def current() -> dict[str, TopicWindows]:
@@ -62,6 +67,8 @@ def register(
         for record in records:
             await topics.windows.send(key=record.topic.encode(), value=record.to_json())
             metrics.WINDOWS.labels(str(record.final).lower()).inc()
+            if record.amendments:
+                metrics.WINDOWS_AMENDED.inc()
 
     async def on_batch(partition: int, batch: TopicBatch) -> None:
         windows = current()
@@ -69,17 +76,23 @@ def register(
         if tw is None:
             tw = windows[batch.topic] = build(batch.topic, {}, 0.0)
         touched: set[int] = set()
+        clock_used = False
         now = time.time()
         for c in batch.contributions():
             outcome, pane = tw.add(c)
             metrics.RECORDS.labels("windows", outcome).inc()
-            if outcome == "counted":
+            if outcome in PANE_CHANGED:
                 touched.add(pane)
-            elif outcome == "late":
+            clock_used = clock_used or outcome in CLOCK_USED
+            if outcome == "late":  # beyond the allowed lateness: kept in events only
                 late = LateRecord(
                     batch.topic, c.event_id, c.published_at, pane, now, tw.closed_until
                 )
                 await topics.late.send(key=batch.topic.encode(), value=late.to_json())
+        if clock_used:
+            # The clock an amendment or a late verdict was judged by goes first: a restart must
+            # not judge the same text against an older clock (and reuse an amendment number).
+            table[closed_key(batch.topic)] = tw.closed_until
         for pane in touched:
             table[pane_key(batch.topic, pane)] = tw.panes[pane].to_dict()
 

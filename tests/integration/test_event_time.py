@@ -29,10 +29,14 @@ from tests.integration.test_pipeline import (
 TICKERS = ("ZQA", "ZQB", "ZQC")
 
 
-def librdkafka_produce(bootstrap: str, items: list[Item]) -> None:
-    """Keyless, with librdkafka's own (sticky) partitioner and batching."""
+def librdkafka_produce(bootstrap: str, items: list[Item], *, rate: float = 0.0) -> None:
+    """Keyless, with librdkafka's own (sticky) partitioner and batching; ``rate`` records a
+    second (0: all at once)."""
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all"})
-    for item in items:
+    started = time.monotonic()
+    for i, item in enumerate(items):
+        if rate:
+            time.sleep(max(0.0, i / rate - (time.monotonic() - started)))
         while True:
             try:
                 producer.produce(item.topic, item.value)
@@ -170,3 +174,29 @@ def test_a_backtest_gives_the_windows_and_alerts_of_the_live_run(
             == set(live_alerts)  # fmt: skip
     finally:
         p.query(f"DROP DATABASE IF EXISTS {database}")
+
+
+def test_a_feed_reconnecting_with_its_backlog_amends_the_closed_windows_exactly(
+    pipeline: Pipeline,  # noqa: F811  (the fixture, imported)
+) -> None:
+    """A live feed, a quiet spell (every source idle: the windows close by wall time), then a
+    second feed delivering its last minutes after an outage: its windows, already closed, are
+    amended to the exact counts, and no text is recorded late."""
+    p = pipeline
+    bootstrap = p.settings.kafka.bootstrap
+    for topic in p.topics:
+        asyncio.run(create_topic(bootstrap, topic, 4))
+    p.start_worker("w1")
+    now = time.time()
+    live = backfill(p.topics[0], now, 30, 90, seed=21)  # dated as they are sent
+    librdkafka_produce(bootstrap, live, rate=3.0)
+    time.sleep(25)  # quiet: every source idle (idle_close_s 8), the windows close by wall time
+    start = (now // 60 - 9) * 60
+    backlog = backfill(p.topics[1], start, 360, 240, seed=22)  # 9 to 3 minutes ago
+    librdkafka_produce(bootstrap, backlog)
+    check_exact(p, live + backlog)
+    [(amended,)] = p.query(
+        "SELECT count() FROM sentiment_windows FINAL WHERE final = 1 AND window_seconds = 60 "
+        f"AND amendments > 0 AND window_start < {int(start) + 360}"
+    )
+    assert amended > 0, "the backlog's windows had closed before it came: they are amended"
