@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import signal
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 
-from tests.integration.helpers import FINPULSE, run
+from tests.integration.helpers import FINPULSE, ROOT, run
 from tests.integration.kafka_admin import create_topic
 from tests.integration.test_pipeline import (
     SENTENCES,
@@ -208,3 +210,32 @@ def test_a_feed_reconnecting_with_its_backlog_amends_the_closed_windows_exactly(
         f"AND amendments > 0 AND window_start < {int(start) + 360}"
     )
     assert amended > 0, "the backlog's windows had closed before it came: they are amended"
+
+
+def test_a_clickhouse_outage_and_a_killed_worker_count_every_text_once(
+    pipeline: Pipeline,  # noqa: F811  (the fixture, imported)
+) -> None:
+    """A back-fill through a ClickHouse killed for 20 s and a worker SIGKILLed mid-stream: every
+    post is stored once, and the windows equal the counts from the input."""
+    p = pipeline
+    bootstrap = p.settings.kafka.bootstrap
+    for topic in p.topics:
+        asyncio.run(create_topic(bootstrap, topic, 4))
+    items = backfill(p.topics[0], (time.time() // 60 - 11) * 60, 600, 500, seed=31)
+    p.start_worker("w1")
+    librdkafka_produce(bootstrap, items[:250])
+    time.sleep(3)
+    stack = Path(os.environ["FINPULSE_STACK_DIR"])
+    os.kill(int((stack / "clickhouse.pid").read_text()), signal.SIGKILL)
+    try:
+        librdkafka_produce(bootstrap, items[250:])
+        time.sleep(5)
+        p.workers[0].send_signal(signal.SIGKILL)
+        p.workers[0].wait(10)
+        p.start_worker("w2")
+        time.sleep(12)
+    finally:
+        run([str(ROOT / "ops" / "stack"), "up", "clickhouse"], p.env, timeout=120)
+    check_exact(p, items)
+    [(rows, ids)] = p.query("SELECT count(), uniqExact(event_id) FROM events FINAL")
+    assert rows == ids == len(items)
