@@ -6,7 +6,9 @@ Rows, all on the same texts, in one run:
 - pipeline end to end: a `finpulse worker` drains a backlog of raw records; events/s from the
   first record produced to the last `events` row in ClickHouse. Ratio: over the model server.
 - latency at half load: records produced at half the pipeline's rate; time from produce to the
-  row being visible in ClickHouse (polled every 100 ms), p50 and p99.
+  row being visible in ClickHouse (polled every 100 ms), p50 and p99; and, from the same in-order
+  live stream (a cashtag a text), the time from a one-minute window's end to its final state,
+  when the alert rules judge it (the close delay lateness_s plus the marks' travel).
 - faust stages, no model: the same worker with scoring off (ingest, dedupe, windows, sinks).
 - plain aiokafka: consume each record and produce it to another topic. Ratio: faust over it.
 Throughputs are medians of --repeats runs. A second table says where the CPU went in the model
@@ -47,7 +49,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--events", type=int, default=2000, help="records per run")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    p.add_argument("--latency-seconds", type=float, default=20.0)
+    p.add_argument("--latency-seconds", type=float, default=90.0)
     p.add_argument("--json", type=Path, help="also write the rows here")
     return p.parse_args(argv)
 
@@ -88,14 +90,22 @@ def start_worker(name: str, *, score: bool, logs: Path) -> Worker:
     return Worker(name, env, process)
 
 
-def records(texts: list[str], tag: str, now: float) -> list[tuple[bytes, bytes]]:
+LATENCY_TICKERS = tuple(f"ZQL{i}" for i in range(8))
+
+
+def records(
+    texts: list[str], tag: str, now: float, *, rate: float = 0.0, tickers: tuple[str, ...] = ()
+) -> list[tuple[bytes, bytes]]:
+    """Raw posts, dated when they are due to be sent (``rate``), with a cashtag each from
+    ``tickers`` when given (so that they land in windows)."""
     out = []
     for i, text in enumerate(texts):
+        due = now + (i / rate if rate else 0.0)
         record = {
             "id": f"{tag}-{i}",
             "source": "bench",
-            "published_at": datetime.fromtimestamp(now, UTC).isoformat(),
-            "text": text,
+            "published_at": datetime.fromtimestamp(due, UTC).isoformat(),
+            "text": f"${tickers[i % len(tickers)]} {text}" if tickers else text,
             "lang": "en",
         }
         out.append((record["id"].encode(), json.dumps(record).encode()))
@@ -188,13 +198,17 @@ def drain(worker: Worker, texts: list[str], tag: str, timeout_s: float = 600) ->
     return len(batch) / took
 
 
-def latency(worker: Worker, texts: list[str], rate: float, seconds: float) -> list[float]:
+def latency(
+    worker: Worker, texts: list[str], rate: float, seconds: float
+) -> tuple[list[float], list[float]]:
+    """Produce -> events row per text, and window end -> its final state per one-minute window
+    (the moment the alert rules judge it) of the windows that closed while the stream ran."""
     settings = load_settings()
     settings.clickhouse.database = worker.name
     client = clickhouse.connect(settings.clickhouse)
     n = min(len(texts), int(rate * seconds))
     tag = "lat"
-    batch = records(texts[:n], tag, time.time())
+    batch = records(texts[:n], tag, time.time(), rate=rate, tickers=LATENCY_TICKERS)
     seen: dict[str, float] = {}
 
     async def run() -> list[float]:
@@ -215,8 +229,19 @@ def latency(worker: Worker, texts: list[str], rate: float, seconds: float) -> li
         return await producing
 
     sent = asyncio.run(run())
+    # Windows that ended (plus the close delay) before the last text was sent closed on the
+    # source watermark of live data, not on the idle clock of a stream that stopped.
+    lateness_s = load_settings().pipeline.lateness_s
+    tickers = ", ".join(f"'{t}'" for t in LATENCY_TICKERS)
+    rows = client.execute(
+        "SELECT toUInt32(window_start) + window_seconds, min(toUInt32(emitted_at)) "
+        f"FROM sentiment_windows WHERE final = 1 AND window_seconds = 60 AND topic IN ({tickers}) "
+        "GROUP BY topic, window_start, window_seconds"
+    )
     client.disconnect()
-    return [seen[f"bench:{tag}-{i}"] - sent[i] for i in range(n) if f"bench:{tag}-{i}" in seen]
+    closing = [emitted - end for end, emitted in rows if end + lateness_s < sent[-1]]
+    texts_s = [seen[f"bench:{tag}-{i}"] - sent[i] for i in range(n) if f"bench:{tag}-{i}" in seen]
+    return texts_s, closing
 
 
 async def aiokafka_loop(bootstrap: str, texts: list[str], tag: str) -> float:
@@ -284,7 +309,7 @@ def main(argv: list[str]) -> None:
         pipeline_cpu = cpu_per_text(before, cpu_seconds(), args.repeats * per_run)
         pipeline_rate = statistics.median(pipeline_rates)
         print(f"pipeline end to end: {pipeline_rate:.0f} events/s", flush=True)
-        lat = latency(worker, next(chunks), pipeline_rate / 2, args.latency_seconds)
+        lat, closing = latency(worker, next(chunks), pipeline_rate / 2, args.latency_seconds)
     finally:
         worker.stop()
 
@@ -302,12 +327,14 @@ def main(argv: list[str]) -> None:
     plain_rate = statistics.median(plain_rates)
 
     p50, p99 = (float(np.percentile(lat, q)) * 1000 for q in (50, 99))
+    c50, c99 = (float(np.percentile(closing, q)) * 1000 if closing else None for q in (50, 99))
     rows = [
         ("model server alone (Triton, batch 64, 2 in flight)", model_rate, None, None, 1.0),
         ("pipeline end to end (raw record -> events row)", pipeline_rate, None, None,
          pipeline_rate / model_rate),
         (f"latency at half load ({pipeline_rate / 2:.0f}/s, {len(lat)} events)", None, p50, p99,
          None),
+        (f"window end -> final, judged by alerts ({len(closing)} windows)", None, c50, c99, None),
         ("faust stages, no model (ingest .. sinks)", faust_rate, None, None,
          faust_rate / plain_rate),
         ("plain aiokafka consume -> produce", plain_rate, None, None, 1.0),
