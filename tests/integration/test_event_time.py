@@ -20,6 +20,8 @@ from confluent_kafka import Producer
 from tests.integration.helpers import FINPULSE, ROOT, run
 from tests.integration.kafka_admin import create_topic
 from tests.integration.test_pipeline import (
+    CALM,
+    GRIM,
     SENTENCES,
     Item,
     Pipeline,
@@ -96,17 +98,6 @@ def test_a_backfill_of_ten_minutes_produced_keyless_gives_exact_windows(
     librdkafka_produce(bootstrap, items)  # all of it before the worker starts: read at once
     p.start_worker("w1")
     check_exact(p, items)
-
-
-CALM = (
-    "Operating profit rose to EUR 13.1 mn from EUR 8.7 mn in the corresponding period.",
-    "The annual general meeting will be held on Thursday.",
-    "Shares jumped after the company raised its full-year guidance.",
-    "The board proposes a dividend of EUR 0.50 per share.",
-    "Net sales decreased by 30 % and the outlook was cut.",
-    "The company opened a new office in Helsinki.",
-)
-GRIM = "The company filed for bankruptcy after sales collapsed."
 
 
 def surge(topic: str, start: float) -> list[Item]:
