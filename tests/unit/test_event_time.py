@@ -177,3 +177,173 @@ def test_a_backfill_read_all_at_once_keeps_the_clock_behind_the_slowest_partitio
     score_mark(p)
     window_take(p, 0, 100)  # the rest of the slow partition: none late
     assert p.clocks[0] == T0 + 9
+
+
+@dataclass
+class Cluster:
+    """Several ingest and scoring workers, each owning some partitions, that commit offsets and
+    restart from them (what they held in memory is lost; what they sent stays sent)."""
+
+    raw: list[list[Record]]
+    enriched: list[list[Record | Mark]]
+    contributions: list[list[Record | Mark]]
+    n_ingest: int
+    n_score: int
+    ingest: list[SourceProgress] = field(default_factory=list)
+    score: list[EnrichedMarks] = field(default_factory=list)
+    windows: WindowClock = field(default_factory=lambda: WindowClock(IDLE_S, wall_clock_close=True))
+    read_raw: list[int] = field(default_factory=list)
+    committed_raw: list[int] = field(default_factory=list)
+    read_enriched: list[int] = field(default_factory=list)
+    committed_enriched: list[int] = field(default_factory=list)
+    read_contributions: list[int] = field(default_factory=list)
+    clocks: list[float] = field(default_factory=list)
+    delivered: set[str] = field(default_factory=set)
+    now: float = T0 + 7200
+
+    def raw_of(self, worker: int) -> list[int]:
+        return [r for r in range(len(self.raw)) if r % self.n_ingest == worker]
+
+    def enriched_of(self, worker: int) -> list[int]:
+        return [e for e in range(len(self.enriched)) if e % self.n_score == worker]
+
+    def start_ingest(self, worker: int) -> SourceProgress:
+        progress = SourceProgress(IDLE_S, max_ahead_s=30.0)
+        progress.assigned({f"news.raw/{r}" for r in self.raw_of(worker)}, self.now)
+        progress.totals = {"news.raw": len(self.raw)}
+        for r in self.raw_of(worker):
+            self.read_raw[r] = self.committed_raw[r]  # re-read from the committed offset
+        return progress
+
+    def start_score(self, worker: int) -> EnrichedMarks:
+        for e in self.enriched_of(worker):
+            self.read_enriched[e] = self.committed_enriched[e]
+        return EnrichedMarks("text.enriched", len(self.enriched), grace_s=0.0)
+
+
+def cluster(raw: list[list[Record]], n_enriched: int, n_contrib: int, n_ingest: int,
+            n_score: int) -> Cluster:  # fmt: skip
+    c = Cluster(raw, [[] for _ in range(n_enriched)], [[] for _ in range(n_contrib)],
+                min(n_ingest, len(raw)), min(n_score, n_enriched))  # fmt: skip
+    c.read_raw = [0] * len(raw)
+    c.committed_raw = [0] * len(raw)
+    c.read_enriched = [0] * n_enriched
+    c.committed_enriched = [0] * n_enriched
+    c.read_contributions = [0] * n_contrib
+    c.clocks = [0.0] * n_contrib
+    c.ingest = [c.start_ingest(w) for w in range(c.n_ingest)]
+    c.score = [c.start_score(w) for w in range(c.n_score)]
+    return c
+
+
+def c_ingest_read(c: Cluster, r: int, k: int) -> None:
+    progress = c.ingest[r % c.n_ingest]
+    for record in c.raw[r][c.read_raw[r] : c.read_raw[r] + k]:
+        c.enriched[hash(record.event_id) % len(c.enriched)].append(record)
+        progress.read(f"news.raw/{r}", c.read_raw[r], record.published_at, c.now)
+        c.read_raw[r] += 1
+
+
+def c_ingest_mark(c: Cluster, worker: int) -> None:
+    progress = c.ingest[worker]
+    for r in c.raw_of(worker):
+        progress.observe(f"news.raw/{r}", len(c.raw[r]), c.committed_raw[r])
+    view = progress.marks(c.now)
+    mark = Mark(stage="ingest", partitions={n: [t, i] for n, (t, i) in view.items()},
+                totals=dict(progress.totals))  # fmt: skip
+    for queue in c.enriched:
+        queue.append(mark)
+
+
+def c_score_take(c: Cluster, e: int, k: int) -> None:
+    marks = c.score[e % c.n_score]
+    items = c.enriched[e][c.read_enriched[e] : c.read_enriched[e] + k]
+    for offset, item in enumerate(items, start=c.read_enriched[e]):
+        if isinstance(item, Mark):
+            marks.read(e, offset, item, c.now)
+        else:
+            marks.started(1, [(e, offset)])
+            c.contributions[hash(item.topic) % len(c.contributions)].append(item)
+            marks.finished(1)
+    c.read_enriched[e] += len(items)
+
+
+def c_score_mark(c: Cluster, worker: int) -> None:
+    mine = set(c.enriched_of(worker))
+    behind = {e for e in mine if c.read_enriched[e] < len(c.enriched[e])}
+    view = c.score[worker].marks(mine, behind, None, c.now)
+    mark = Mark(stage="score", partitions={n: [t, i] for n, (t, i) in view.items()},
+                totals=c.score[worker].totals())  # fmt: skip
+    for queue in c.contributions:
+        queue.append(mark)
+
+
+def c_window_take(c: Cluster, p: int, k: int) -> None:
+    items = c.contributions[p][c.read_contributions[p] : c.read_contributions[p] + k]
+    for item in items:
+        if isinstance(item, Mark):
+            c.windows.on_mark(p, item)
+            c.clocks[p] = max(c.clocks[p], c.windows.on_tick(p, c.now))
+        elif item.event_id not in c.delivered:  # a repeat after a restart was counted before
+            assert item.published_at >= c.clocks[p], f"{item} after the clock ({c.clocks[p]})"
+            c.delivered.add(item.event_id)
+    c.read_contributions[p] += len(items)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.data(),
+    times=streams,
+    n_enriched=st.integers(1, 4),
+    n_contrib=st.integers(1, 3),
+    n_ingest=st.integers(1, 3),
+    n_score=st.integers(1, 3),
+)
+def test_several_workers_commits_and_restarts_never_let_the_clock_pass_a_text_upstream(
+    data: st.DataObject, times: list[list[float]], n_enriched: int, n_contrib: int,
+    n_ingest: int, n_score: int,
+) -> None:  # fmt: skip
+    raw = [
+        [Record(f"{r}-{i}", T0 + t, ("AAPL", "MSFT")[i % 2]) for i, t in enumerate(ts)]
+        for r, ts in enumerate(times)
+    ]
+    c = cluster(raw, n_enriched, n_contrib, n_ingest, n_score)
+    actions = ["ingest", "imark", "score", "smark", "window", "wait", "commit", "restart"]
+    for _ in range(data.draw(st.integers(10, 80))):
+        action = data.draw(st.sampled_from(actions))
+        k = data.draw(st.integers(1, 10))
+        if action == "ingest":
+            c_ingest_read(c, data.draw(st.integers(0, len(raw) - 1)), k)
+        elif action == "imark":
+            c_ingest_mark(c, data.draw(st.integers(0, c.n_ingest - 1)))
+        elif action == "score":
+            c_score_take(c, data.draw(st.integers(0, n_enriched - 1)), k)
+        elif action == "smark":
+            c_score_mark(c, data.draw(st.integers(0, c.n_score - 1)))
+        elif action == "window":
+            c_window_take(c, data.draw(st.integers(0, n_contrib - 1)), k)
+        elif action == "commit":  # offsets committed once what was read is sent on
+            c.committed_raw = list(c.read_raw)
+            c.committed_enriched = list(c.read_enriched)
+        elif action == "restart":
+            if data.draw(st.booleans()):
+                w = data.draw(st.integers(0, c.n_ingest - 1))
+                c.ingest[w] = c.start_ingest(w)
+            else:
+                w = data.draw(st.integers(0, c.n_score - 1))
+                c.score[w] = c.start_score(w)
+        else:
+            c.now += data.draw(st.sampled_from([1.0, IDLE_S, 600.0]))
+    for r in range(len(raw)):
+        c_ingest_read(c, r, len(raw[r]))
+    c.now += IDLE_S
+    for w in range(c.n_ingest):
+        c_ingest_mark(c, w)
+    for e in range(n_enriched):
+        c_score_take(c, e, len(c.enriched[e]))
+    for w in range(c.n_score):
+        c_score_mark(c, w)
+    for p in range(n_contrib):
+        c_window_take(c, p, len(c.contributions[p]))
+    assert c.delivered == {r.event_id for records in raw for r in records}  # none lost
+    assert all(clock >= c.now - IDLE_S for clock in c.clocks)
