@@ -9,7 +9,9 @@ from stream.clickhouse.client import DRIVER_ERRORS, mapped
 from stream.config import ClickHouseSettings
 from stream.errors import ServiceError, ServiceUnavailable
 
-SETTINGS = ClickHouseSettings(host="ch.test", port=1)
+# Built without reading the environment: module level runs before any fixture, and ./ops/test
+# exports the test stack's address.
+SETTINGS = ClickHouseSettings.model_construct(host="ch.test", port=1)
 
 
 @pytest.mark.parametrize(
