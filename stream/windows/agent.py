@@ -24,7 +24,7 @@ from stream.kafka.topics import Topics, partition_for
 from stream.logs import get_logger
 from stream.records import LateRecord, Mark, Tick, TopicBatch, WindowRecord
 from stream.windows.clock import WindowClock
-from stream.windows.panes import Pane
+from stream.windows.panes import Pane, pane_start
 from stream.windows.state import CLOCK_USED, PANE_CHANGED, TopicWindows
 from stream.windows.table_keys import closed_key, load_states, pane_key
 
@@ -96,9 +96,7 @@ def register(
         for pane in touched:
             table[pane_key(batch.topic, pane)] = tw.panes[pane].to_dict()
 
-    async def on_tick(partition: int, tick: Tick) -> None:
-        now = time.time()
-        close_to = clock.on_tick(partition, tick.wall)
+    async def close(partition: int, close_to: float, now: float, *, running: bool) -> None:
         for topic, tw in list(current().items()):
             if partition_for(topic, topics.partitions) != partition:
                 continue
@@ -106,18 +104,36 @@ def register(
             # windows ahead of texts still upstream.
             closed, expired = tw.close(max(close_to, tw.closed_until), now)
             await emit(closed)
-            await emit(tw.running(now))
+            if running:
+                await emit(tw.running(now))
             if closed or expired:
                 table[closed_key(topic)] = tw.closed_until
             for pane in expired:
                 del table[pane_key(topic, pane)]
+
+    async def on_tick(partition: int, tick: Tick) -> None:
+        await close(partition, clock.on_tick(partition, tick.wall), time.time(), running=True)
+
+    # Windows end on whole minutes: a mark closes windows (without waiting for the next tick)
+    # when the watermark less the close delay has passed a minute not passed before.
+    closed_minute: dict[int, int] = {}
+
+    async def on_mark(partition: int, mark: Mark) -> None:
+        clock.on_mark(partition, mark)
+        watermark_s = clock.event_time_s(partition)
+        if not watermark_s:  # every source idle (the tick closes by wall time), or held
+            return
+        minute = pane_start(watermark_s - settings.lateness_s)
+        if minute > closed_minute.get(partition, 0):
+            closed_minute[partition] = minute
+            await close(partition, watermark_s, time.time(), running=False)
 
     @app.agent(topics.contributions, name="windows")
     async def windows(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             data = json.loads(event.value)
             if data.get("kind") == "mark":
-                clock.on_mark(event.message.partition, Mark.from_dict(data))
+                await on_mark(event.message.partition, Mark.from_dict(data))
             elif data.get("kind") == "tick":
                 await on_tick(event.message.partition, Tick.from_dict(data))
             else:
