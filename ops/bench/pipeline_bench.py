@@ -206,9 +206,10 @@ def latency(
     settings = load_settings()
     settings.clickhouse.database = worker.name
     client = clickhouse.connect(settings.clickhouse)
-    n = min(len(texts), int(rate * seconds))
+    n = int(rate * seconds)  # the texts again as needed: the stream must cross minutes
     tag = "lat"
-    batch = records(texts[:n], tag, time.time(), rate=rate, tickers=LATENCY_TICKERS)
+    cycled = (texts * (n // len(texts) + 1))[:n]
+    batch = records(cycled, tag, time.time(), rate=rate, tickers=LATENCY_TICKERS)
     seen: dict[str, float] = {}
 
     async def run() -> list[float]:
