@@ -90,7 +90,7 @@ def start_worker(name: str, *, score: bool, logs: Path) -> Worker:
     return Worker(name, env, process)
 
 
-LATENCY_TICKERS = tuple(f"ZQL{i}" for i in range(8))
+LATENCY_TICKERS = tuple(f"ZQL{c}" for c in "ABCDEFGH")  # cashtags are letters only
 
 
 def records(
