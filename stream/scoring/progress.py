@@ -151,13 +151,15 @@ class EnrichedMarks:
             view = self.views.get(partition)
             upstream_s = view.watermark_s() if view else HOLD
             waiting = partition in behind or partition in busy or bool(self.held.get(partition))
+            name = f"{self.topic}/{partition}"
+            # Every raw partition idle: the latest mark, idle itself unless something waits here.
+            event_s = (view.latest_s() if view else HOLD) if upstream_s is None else upstream_s
             if upstream_s is None and not waiting and in_flight_s is None:
-                marks[f"{self.topic}/{partition}"] = (view.latest_s() if view else HOLD, True)
+                marks[name] = (event_s, True)
                 continue
-            event_s = view.latest_s() if upstream_s is None and view else upstream_s or HOLD
             if in_flight_s is not None:
                 event_s = min(event_s, in_flight_s)
-            marks[f"{self.topic}/{partition}"] = (event_s, False)
+            marks[name] = (event_s, False)
         return marks
 
     def totals(self) -> dict[str, int]:
