@@ -73,7 +73,6 @@ class TopicWindows:
         self.allowed_lateness_s = allowed_lateness_s
         self.panes: dict[int, Pane] = panes or {}
         self.closed_until = closed_until
-        self.max_event_time = 0.0
         self._open: set[tuple[int, int]] = set()
         self._dirty: set[int] = set()  # panes changed since the last running()
         for start, pane in self.panes.items():
@@ -119,7 +118,6 @@ class TopicWindows:
             if pane is not None and pane.has(c.event_id):
                 return "repeat", start
             return "late", start
-        self.max_event_time = max(self.max_event_time, c.published_at)
         if pane is None:
             pane = self.panes[start] = Pane()
         if not pane.add(c):
@@ -130,9 +128,6 @@ class TopicWindows:
         pane.amended_at(self.closed_until)
         self._amended.add(start)
         return "amended", start
-
-    def clock(self, wall: float | None) -> float:
-        return max(self.max_event_time, wall or 0.0, self.closed_until)
 
     def running(self, now: float) -> list[WindowRecord]:
         """The current state of the open windows that end with a pane that changed since the last

@@ -244,7 +244,7 @@ def _run(
             if outcome in PANE_CHANGED:
                 stored[pane] = json.loads(json.dumps(tw.panes[pane].to_dict()))
         elif verb == "close":
-            closed, expired = tw.close(tw.clock(T0 + arg), now=0)
+            closed, expired = tw.close(max(T0 + arg, tw.closed_until), now=0)
             finals += closed
             if closed or expired:
                 stored_closed = tw.closed_until
