@@ -181,6 +181,11 @@ class PipelineSettings(_Section):
         10.0, description="close delay: a window closes when the watermark passes end + this"
     )
     emit_interval_s: float = Field(5.0, description="timer that closes and emits windows")
+    running_interval_s: float = Field(
+        15.0,
+        ge=0,
+        description="open windows that changed are given (running) at most this often",
+    )
     wall_clock_close: bool = Field(
         True,
         description="when every source partition is idle, wall time (less idle_close_s) closes",
