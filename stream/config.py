@@ -120,6 +120,11 @@ class KafkaSettings(_Section):
     # stand-in): read partition end offsets from a fetch's high watermark instead. Off for Apache
     # Kafka and Redpanda; `./ops/stack env` switches it on for the local broker.
     highwater_from_fetch: bool = False
+    # Compatibility measure for brokers that do not answer a waiting fetch when records arrive
+    # (Tansu 0.6): every fetch waits out its max wait (faust's consumer: 1.5 s, aiokafka's: 0.5 s),
+    # and each hop of the pipeline costs that. A short wait here; `./ops/stack env` sets 100 ms.
+    # None (the default) keeps the clients' own: Kafka and Redpanda answer as records arrive.
+    fetch_max_wait_ms: int | None = Field(None, ge=1)
     session_timeout_s: float = 6.0
     heartbeat_interval_s: float = 2.0
     producer_linger_ms: float = Field(
@@ -159,6 +164,14 @@ class PipelineSettings(_Section):
     app_id: str = Field("finpulse", description="consumer group and prefix of internal topics")
     partitions: int = Field(4, description="partitions of the topics the worker creates")
     datadir: Path = Field(Path(".finpulse"), description="worker state (faust's table stores)")
+    table_store: Literal["rocksdb", "memory"] = Field(
+        "rocksdb",
+        description="'rocksdb': tables on disk in datadir, a restart reads only the changelog's "
+        "tail; 'memory': rebuilt from the whole changelog at every start",
+    )
+    standby_replicas: int = Field(
+        1, ge=0, description="workers that keep a warm copy of each table partition"
+    )
     topic_prefix: str = Field("", description="prefix of the pipeline's own topics (text.*, ...)")
     news_topic: str = "news.raw"
     social_topic: str = "social.raw"

@@ -40,6 +40,7 @@ from stream.delivery.policy import Answer, DeadLetter, Delivered, Retry, RetryPo
 from stream.delivery.store import SubscriptionStore
 from stream.delivery.subscriptions import subscribers
 from stream.errors import FinpulseError
+from stream.kafka import compat as kafka_compat
 from stream.logs import get_logger
 from stream.records import Alert, Delivery, Subscription
 
@@ -296,6 +297,7 @@ async def run(settings: Settings, alerts_topic: str, deliveries_topic: str,
         auto_offset_reset="earliest",
         session_timeout_ms=int(kafka.session_timeout_s * 1000),
         heartbeat_interval_ms=int(kafka.heartbeat_interval_s * 1000),
+        **kafka_compat.consumer_options(kafka.fetch_max_wait_ms),
     )
     consumer.subscribe([alerts_topic], listener=_Rebalance(deliverer, settings))
     await producer.start()
