@@ -173,6 +173,12 @@ class PipelineSettings(_Section):
         ("en",), description="ISO 639-1 codes of the languages the served model covers"
     )
     dedupe_horizon_s: float = Field(86_400.0, description="repeats are looked for this far back")
+    dedupe_max_entries: int = Field(
+        1_000_000,
+        ge=1,
+        description="stories a scoring worker remembers, about 170 bytes each: the default "
+        "(170 MB) holds a 24 h dedupe_horizon_s up to 11.5 new stories/s",
+    )
     topics_file: Path | None = Field(None, description="topic dictionary; None = the bundled one")
     windows: Annotated[tuple[WindowSpec, ...], NoDecode] = Field(
         DEFAULT_SPECS, description="SIZE/STEP seconds, whole minutes: '60/60,900/60,3600/300'"
