@@ -236,7 +236,8 @@ def test_settled_deliveries_are_read_with_when_they_settled(
                  now),
         Delivery("d1", "a1", "s1", "webhook", "https://x.test/", 2, "delivered", 204, "", 1.0,
                  now - 30, 0.0),
-        Delivery("d2", "a2", "s1", "webhook", "https://x.test/", 1, "retry", 503, "", 1.0, now, now),
+        Delivery("d2", "a2", "s1", "webhook", "https://x.test/", 1, "retry", 503, "", 1.0, now,
+                 now),
         Delivery("d3", "a3", "s1", "kafka", "desk", 1, "dead_letter", 0, "x", 1.0, now - 8 * 86_400,
                  0.0),  # beyond the lookback
     ]  # fmt: skip
