@@ -186,6 +186,12 @@ class PipelineSettings(_Section):
         ("en",), description="ISO 639-1 codes of the languages the served model covers"
     )
     dedupe_horizon_s: float = Field(86_400.0, description="repeats are looked for this far back")
+    dedupe_max_entries: int = Field(
+        1_000_000,
+        ge=1,
+        description="stories a scoring worker remembers, about 170 bytes each: the default "
+        "(170 MB) holds a 24 h dedupe_horizon_s up to 11.5 new stories/s",
+    )
     topics_file: Path | None = Field(None, description="topic dictionary; None = the bundled one")
     windows: Annotated[tuple[WindowSpec, ...], NoDecode] = Field(
         DEFAULT_SPECS, description="SIZE/STEP seconds, whole minutes: '60/60,900/60,3600/300'"
@@ -270,6 +276,12 @@ class AlertSettings(_Section):
     reversal_level: float = 0.25
     resolve_z: float = 1.5
     cooldown_s: float = 3600.0
+    topic_expiry_s: float = Field(
+        7 * 86_400.0,
+        gt=0,
+        description="a topic's alert state (baselines) is dropped once its windows have been "
+        "quiet this long, in event time; it warms up anew when it comes back",
+    )
     # {"AAPL": {"min_count": 30}, "theme:*": {"warning_z": 4}}: exact topics win over patterns.
     # From the environment: JSON (FINPULSE_ALERTS_OVERRIDES='{"AAPL": {"min_count": 30}}').
     overrides: dict[str, dict[str, int | float]] = Field(default_factory=dict)
@@ -346,6 +358,13 @@ class Settings(BaseModel):
                 f"{self.alerts.window_seconds}, not a window size of pipeline.windows "
                 f"(FINPULSE_PIPELINE_WINDOWS): {', '.join(map(str, sizes))}; set it to one "
                 "of those, add a window of that size, or set alerts.enabled = false"
+            )
+        if self.alerts.topic_expiry_s <= self.pipeline.allowed_lateness_s:
+            raise ValueError(
+                f"alerts.topic_expiry_s (FINPULSE_ALERTS_TOPIC_EXPIRY_S) is "
+                f"{self.alerts.topic_expiry_s}, not above pipeline.allowed_lateness_s "
+                f"({self.pipeline.allowed_lateness_s}): an amended window would find its "
+                "topic's state gone; raise it or lower the allowed lateness"
             )
         return self
 

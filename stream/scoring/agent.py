@@ -71,7 +71,9 @@ def register(
     marks = EnrichedMarks(enriched, topics.partitions, grace_s=grace_s)
     pacer = MarkPacer(settings.mark_interval_s, settings.lateness_s)
     covered = set(settings.model_languages)
-    stories = StoryCache(settings.dedupe_horizon_s)
+    stories = StoryCache(
+        settings.dedupe_horizon_s, settings.dedupe_max_entries, settings.max_clock_ahead_s
+    )
 
     def on_retry(error: ScoringError, attempt: int) -> None:
         metrics.SCORING_UP.set(0)
@@ -110,6 +112,7 @@ def register(
                 covered,
                 horizon_s=settings.dedupe_horizon_s,
                 score_texts=settings.score_texts,
+                now_s=now,
             )
             for verdict, n in plan.verdicts.items():
                 metrics.RECORDS.labels("dedupe", verdict).inc(n)
