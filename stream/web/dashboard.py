@@ -33,7 +33,7 @@ from stream.web import queries
 
 STATIC = Path(__file__).with_name("static")
 ROOT = Path(__file__).resolve().parents[2]  # the checkout (.tools/ beside stream/)
-PAGES = {"/": "overview.html", "/alerts": "alerts.html"}
+PAGES = {"overview": "topics", "topic": "topic", "alerts": "alerts"}  # page -> its title
 COOKIE = "finpulse_token"
 CLIENT = web.AppKey("dashboard_client", object)
 CLIENT_LOCK = web.AppKey("dashboard_lock", asyncio.Lock)
@@ -83,9 +83,18 @@ def _number(request: web.Request, name: str, default: float) -> float:
         raise web.HTTPBadRequest(text=f"{name} must be a number") from None
 
 
+def page_html(name: str) -> str:
+    """A page of static/pages/ in the frame every page shares (static/shell.html)."""
+    shell = (STATIC / "shell.html").read_text(encoding="utf-8")
+    body = (STATIC / "pages" / f"{name}.html").read_text(encoding="utf-8")
+    return shell.replace("{title}", PAGES[name]).replace("{body}", body)
+
+
 def _page(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    text = page_html(name)
+
     async def handler(request: web.Request) -> web.StreamResponse:
-        response = web.FileResponse(STATIC / name)
+        response = web.Response(text=text, content_type="text/html")
         if "token" in request.query:  # remember it: later requests from the page carry it
             response.set_cookie(COOKIE, request.query["token"], httponly=True, samesite="Strict")
         return response
@@ -130,9 +139,9 @@ def add_dashboard(app: web.Application, settings: Settings, connect: Connect,
     app[CH] = settings.clickhouse
     app.add_routes(
         [
-            web.get("/", _page(PAGES["/"])),
-            web.get("/alerts", _page(PAGES["/alerts"])),
-            web.get("/topic/{topic}", _page("topic.html")),
+            web.get("/", _page("overview")),
+            web.get("/alerts", _page("alerts")),
+            web.get("/topic/{topic}", _page("topic")),
             web.get("/api/overview", overview),
             web.get("/api/topic/{topic}", topic),
             web.get("/api/texts/{topic}", texts),

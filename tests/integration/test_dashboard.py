@@ -24,7 +24,7 @@ from stream.clickhouse import client as clickhouse
 from stream.clickhouse.tables import ALERTS
 from stream.config import Settings, load_settings
 from tests.integration import dashboard_data
-from tests.integration.helpers import FINPULSE, ROOT, run
+from tests.integration.helpers import FINPULSE, ROOT, query, run
 
 ARTIFACTS = ROOT / "artifacts" / "browser"
 TOKEN = "dashboard-test-token"
@@ -40,11 +40,7 @@ class Dashboard:
     end: float
 
     def query(self, sql: str) -> list[Any]:
-        client = clickhouse.connect(self.settings.clickhouse, database=self.database)
-        try:
-            return client.execute(sql)  # type: ignore[no-any-return]
-        finally:
-            client.disconnect()
+        return query(self.settings, self.database, sql)
 
     def get(self, path: str, token: str | None = None) -> tuple[int, Any]:
         request = urllib.request.Request(self.url + path)

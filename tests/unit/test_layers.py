@@ -41,6 +41,7 @@ PURE = (
     "clickhouse.sql_text",
     "clickhouse.cookbook",
     "clickhouse.tables",
+    "web.views",
     "sentiment.labels",
     "sentiment.metrics",
 )
