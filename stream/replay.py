@@ -5,6 +5,12 @@ sources per topic, times close to "now" with a little jitter and disorder, provi
 some news, bursts about one ticker, and a share of exact repeats (same source and id),
 near-repeats (the same story from another source) and malformed records of every kind the
 ingest agent rejects. ``produce`` sends a plan at a given rate with a progress bar.
+
+A back-fill (``span_s``): the posts' times spread over the ``span_s`` seconds before the start,
+as a feed sends its history, so the windows of hours fill in as fast as the pipeline reads.
+With a ``turn`` ticker, a share of the posts are about it all along (its baseline) and, in the
+last ``turn_s`` seconds of event time, half the posts are negative texts about it: the scripted
+negative turn that the demo's surge alert comes from.
 """
 
 from __future__ import annotations
@@ -37,6 +43,11 @@ class ReplayOptions:
     burst_size: int = 25
     news_topic: str = "news.raw"
     social_topic: str = "social.raw"
+    span_s: float = 0.0  # > 0: a back-fill of this many seconds of event time, ending at start
+    turn: str = ""  # a ticker that turns negative at the end of a back-fill
+    turn_s: float = 900.0  # how long the turn lasts, in event time
+    turn_share: float = 0.5  # the share of the posts about the ticker during the turn
+    focus_share: float = 0.1  # the share about it before (its baseline)
 
 
 @dataclass(frozen=True)
@@ -70,11 +81,32 @@ def _malformed(rng: random.Random, base: dict[str, Any]) -> bytes:
     return json.dumps({**base, "text": "x" * 40_000}).encode()
 
 
+def _published(options: ReplayOptions, i: int, at: float, start: float, jitter: float) -> float:
+    if options.span_s > 0:
+        return start - options.span_s + i * options.span_s / options.count - jitter
+    return start + at - jitter
+
+
+def _turned(
+    rng: random.Random, options: ReplayOptions, text: str, negative: Sequence[str], ts: float,
+    start: float,
+) -> str:  # fmt: skip
+    """The text with the turn ticker's cashtag (a negative text during the turn), or as it is."""
+    if not options.turn:
+        return text
+    if ts >= start - options.turn_s and negative:
+        return (
+            f"${options.turn} {rng.choice(negative)}" if rng.random() < options.turn_share else text
+        )
+    return f"${options.turn} {text}" if rng.random() < options.focus_share else text
+
+
 def plan(
     news_texts: Sequence[str],
     social_texts: Sequence[str],
     options: ReplayOptions,
     start: float,
+    negative_texts: Sequence[str] = (),
 ) -> list[Planned]:
     rng = random.Random(options.seed)
     interval = 1.0 / options.rate if options.rate > 0 else 0.0
@@ -98,7 +130,7 @@ def plan(
             # the start time in the id: a second replay is new posts, not repeats of the first
             "id": f"{source}-{options.seed}-{int(start)}-{counters[source]}",
             "source": source,
-            "published_at": rfc3339(start + at - rng.uniform(0.0, 2.0)),
+            "published_at": rfc3339(_published(options, i, at, start, rng.uniform(0.0, 2.0))),
         }
         near = sent and draw < options.repeat_share + options.near_repeat_share
         if near:
@@ -113,6 +145,9 @@ def plan(
                 burst_left -= 1
                 text = f"${burst_ticker} {text}"
             record["text"] = text
+            if options.turn:
+                ts = _published(options, i, at, start, 0.0)
+                record["text"] = _turned(rng, options, text, negative_texts, ts, start)
         if not social:
             record["url"] = f"https://{source}.example/{record['id']}"
             record["reach"] = float(rng.choice((50_000, 250_000, 1_000_000)))

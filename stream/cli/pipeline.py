@@ -79,6 +79,13 @@ def replay(
     repeats: Annotated[float, typer.Option(help="Share of exact repeats.")] = 0.02,
     near_repeats: Annotated[float, typer.Option(help="Share of near-repeats.")] = 0.02,
     malformed: Annotated[float, typer.Option(help="Share of malformed records.")] = 0.01,
+    span: Annotated[
+        float, typer.Option(help="Minutes of event time to back-fill, ending now (0: live).")
+    ] = 0.0,
+    turn: Annotated[
+        str, typer.Option(help="A ticker that turns negative in the last minutes of a back-fill.")
+    ] = "",
+    turn_minutes: Annotated[float, typer.Option(help="How long the turn lasts.")] = 12.0,
 ) -> None:
     """Replay a realistic sample stream (news and social posts) into news.raw and social.raw."""
     import time
@@ -87,6 +94,7 @@ def replay(
 
     from stream import replay as sample
     from stream.sentiment.data import PHRASEBANK, TWEETS, load
+    from stream.sentiment.labels import LABEL_IDS
 
     settings = read_settings(ctx)
     examples = load(data)
@@ -101,8 +109,12 @@ def replay(
         malformed_share=malformed,
         news_topic=settings.pipeline.news_topic,
         social_topic=settings.pipeline.social_topic,
+        span_s=span * 60,
+        turn=turn,
+        turn_s=turn_minutes * 60,
     )
-    records = sample.plan(news, social, options, start=time.time())
+    negative = [e.text for e in examples if e.label == LABEL_IDS["negative"]]
+    records = sample.plan(news, social, options, start=time.time(), negative_texts=negative)
     kinds = {
         k: sum(r.kind == k for r in records)
         for k in ("valid", "near_repeat", "repeat", "malformed")

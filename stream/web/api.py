@@ -1,4 +1,5 @@
-"""The HTTP API (aiohttp): subscriptions, for tools that cannot run the CLI.
+"""The HTTP API (aiohttp): subscriptions, for tools that cannot run the CLI, and the read-only
+dashboard (stream/web/dashboard.py: its paths, and when they need a token).
 
     GET    /healthz                          no token needed
     GET    /v1/subscriptions                 list (secrets hidden)
@@ -36,6 +37,7 @@ from stream.errors import (
     by_class,
 )
 from stream.logs import get_logger
+from stream.web.dashboard import is_dashboard, token_from
 
 log = get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -59,17 +61,25 @@ def _authorized(request: web.Request, tokens: list[str]) -> bool:
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given:
         return False
+    return _matches(given.strip(), tokens)
+
+
+def _matches(given: str, tokens: list[str]) -> bool:
     # Compare with every token in constant time: timing tells nothing about any of them.
-    hits = [hmac.compare_digest(given.strip().encode(), t.encode()) for t in tokens]
-    return any(hits)
+    hits = [hmac.compare_digest(given.encode(), t.encode()) for t in tokens]
+    return bool(given) and any(hits)
 
 
-def _middleware(tokens: list[str]) -> Any:
+def _middleware(tokens: list[str], open_reads: bool) -> Any:
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/v1/") and not _authorized(request, tokens):
             return _error(401, "a valid bearer token is required", **{
                 "WWW-Authenticate": 'Bearer realm="finpulse"'})  # fmt: skip
+        reads = not open_reads and is_dashboard(request.path)
+        if reads and not _matches(token_from(request), tokens):
+            hint = "this API listens beyond loopback: open the dashboard with ?token=<a token>"
+            return _error(401, hint)
         try:
             return await handler(request)
         except web.HTTPException:
@@ -142,13 +152,21 @@ async def delete_subscription(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def create_app(store: SubscriptionStore, tokens: list[str]) -> web.Application:
+def create_app(
+    store: SubscriptionStore,
+    tokens: list[str],
+    *,
+    dashboard: Callable[[web.Application], None] | None = None,
+    open_reads: bool = True,
+) -> web.Application:
+    """The API; ``dashboard`` adds the read-only pages (stream/web/dashboard.py), open to
+    anyone who reaches them when ``open_reads`` (the API on loopback), else behind the tokens."""
     if not tokens:
         raise ConfigError(
             "no API token: set FINPULSE_API_TOKENS (or api.tokens), e.g. to the output of "
             "`python -c 'import secrets; print(secrets.token_urlsafe())'`"
         )
-    app = web.Application(middlewares=[_middleware(tokens)], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[_middleware(tokens, open_reads)], client_max_size=64 * 1024)
     app[STORE] = store
     app[LOCK] = asyncio.Lock()
     app.add_routes(
@@ -163,6 +181,8 @@ def create_app(store: SubscriptionStore, tokens: list[str]) -> web.Application:
             web.delete("/v1/subscriptions/{id}", delete_subscription),
         ]
     )
+    if dashboard is not None:
+        dashboard(app)
     app.on_cleanup.append(_close(store))
     return app
 

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from stream.clickhouse import client as clickhouse
+from stream.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("FINPULSE_DATA", ROOT.parent / "shared" / "data"))
@@ -30,3 +34,12 @@ def run(
         f"{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     )
     return result
+
+
+def query(settings: Settings, database: str, sql: str) -> list[Any]:
+    """Rows of one query in a test's own database."""
+    client = clickhouse.connect(settings.clickhouse, database=database)
+    try:
+        return client.execute(sql)  # type: ignore[no-any-return]
+    finally:
+        client.disconnect()

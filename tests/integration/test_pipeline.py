@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from stream.clickhouse import client as clickhouse
 from stream.config import Settings
-from tests.integration.helpers import FINPULSE, ROOT, Served, run
+from tests.integration.helpers import FINPULSE, ROOT, Served, query, run
 from tests.integration.kafka_admin import create_topic
 from tests.integration.webhook_receiver import Receiver
 
@@ -161,11 +161,7 @@ class Pipeline:
         return worker
 
     def query(self, sql: str) -> list[Any]:
-        client = clickhouse.connect(self.settings.clickhouse, database=self.database)
-        try:
-            return client.execute(sql)  # type: ignore[no-any-return]
-        finally:
-            client.disconnect()
+        return query(self.settings, self.database, sql)
 
     def log_tail(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.logs.glob("*.log"))

@@ -33,7 +33,7 @@ from aiokafka import AIOKafkaProducer
 
 from stream.clickhouse import client as clickhouse
 from stream.config import Settings
-from tests.integration.helpers import ROOT
+from tests.integration.helpers import ROOT, query
 
 # What the wheel is built from: the project file, the package and the folder its data links
 # point into (stream/ingest/schemas, stream/clickhouse/sql).
@@ -116,14 +116,6 @@ def database(settings: Settings, unique: str) -> Iterator[str]:
     finally:
         client = clickhouse.connect(settings.clickhouse, database="default")
         client.execute(f"DROP DATABASE IF EXISTS {clickhouse.quote_identifier(name)}")
-        client.disconnect()
-
-
-def query(settings: Settings, database: str, sql: str) -> list[Any]:
-    client = clickhouse.connect(settings.clickhouse, database=database)
-    try:
-        return client.execute(sql)  # type: ignore[no-any-return]
-    finally:
         client.disconnect()
 
 

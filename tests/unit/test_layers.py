@@ -42,6 +42,7 @@ PURE = (
     "clickhouse.sql_text",
     "clickhouse.cookbook",
     "clickhouse.tables",
+    "web.views",
     "sentiment.labels",
     "sentiment.metrics",
 )
