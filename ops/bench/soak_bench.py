@@ -29,7 +29,7 @@ import time
 import uuid
 import zlib
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -249,6 +249,10 @@ def simulated_changelog(posts: list[Post], batch: int) -> tuple[int, int]:
 # --- checks ----------------------------------------------------------------------------------
 
 
+def span_s(posts: list[Post], start: float) -> float:
+    return posts[-1].published_at - start + 1.0
+
+
 def expected_windows(posts: list[Post]) -> Counter[tuple[str, int]]:
     return Counter((p.ticker, pane_start(p.published_at)) for p in posts)
 
@@ -266,7 +270,7 @@ def wait_ready(log: Path, since: int, timeout_s: float) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         text = log.read_bytes()[since:]
-        if b"Ready" in text:
+        if b"windows_state_loaded" in text:  # the tables recovered, the windows agent running
             return time.monotonic() - started
         time.sleep(0.2)
     raise SystemExit(f"soak: the restarted worker was not ready within {timeout_s:.0f} s")
@@ -331,6 +335,22 @@ def main() -> None:
     logs = ROOT / os.environ.get("FINPULSE_STACK_DIR", ".stack-soak") / "soak"
     logs.mkdir(parents=True, exist_ok=True)
     worker = start_worker(name, score=True, logs=logs)
+    try:
+        soak(args, settings, name, logs, worker, posts, start, names, warmup_h)
+    finally:  # never leave a worker behind, whatever failed
+        for process in STARTED:
+            if process.poll() is None:
+                process.kill()
+
+
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
+def soak(args: argparse.Namespace, settings: Any, name: str, logs: Path, worker: Worker,
+         posts: list[Post], start: float, names: list[str], warmup_h: float) -> None:  # fmt: skip
+    STARTED.append(worker.process)
+    p = settings.pipeline
+    n = len(posts)
     settings.clickhouse.database = name
     client = clickhouse.connect(settings.clickhouse)
     stack = stack_pids(ROOT / os.environ.get("FINPULSE_STACK_DIR", ".stack-soak"))
@@ -341,7 +361,8 @@ def main() -> None:
 
     async def run() -> None:
         done = asyncio.Event()
-        sampler = asyncio.create_task(sample(worker, stack, client, progress, done, samples))
+        own = clickhouse.connect(settings.clickhouse)  # one query at a time a connection
+        sampler = asyncio.create_task(sample(worker, stack, own, progress, done, samples))
         await produce(settings.kafka.bootstrap, f"{name}.news.raw", posts, args.rate, progress)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
@@ -350,6 +371,7 @@ def main() -> None:
             await asyncio.sleep(2)
         done.set()
         await sampler
+        own.disconnect()
 
     asyncio.run(run())
 
@@ -361,7 +383,17 @@ def main() -> None:
     process = subprocess.Popen([sys.executable, "-m", "stream.cli", "worker"], cwd=ROOT,
                                env=worker.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
     worker = Worker(name, worker.env, process)
+    STARTED.append(process)
     recovery_s = wait_ready(log, since, timeout_s=300)
+    # The stream goes on after the restart: its next minutes (so the recovered state is used,
+    # and the last windows close as a live stream's do).
+    tail = [
+        replace(post, id=f"soak-tail-{i}", text=f"{post.text} (tail)")
+        for i, post in enumerate(stream(200, start + span_s(posts, start), 180, names, seed=8))
+    ]
+    asyncio.run(produce(settings.kafka.bootstrap, f"{name}.news.raw", tail, 100, [0.0]))
+    posts = posts + tail
+    n = len(posts)
     # Windows close by the idle clock once the stream has stopped; wait for all to be final.
     expected = expected_windows(posts)
     deadline = time.monotonic() + 300
