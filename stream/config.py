@@ -43,6 +43,10 @@ from stream.errors import ConfigError
 from stream.windows.panes import DEFAULT_SPECS, WindowSpec, parse_specs
 
 RedactSources = Literal["social", "all", "none"]
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+# OAUTHBEARER is left out: aiokafka takes it only as a token-provider object written in code
+# (no setting can describe how to fetch the token), so it would be half a feature.
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 # ISO 639-1, the codes language detection and the raw post's ``lang`` use.
 _ISO_639_1 = """
@@ -127,6 +131,35 @@ class KafkaSettings(_Section):
         ge=0,
         description="how long the worker's producer waits to batch records into one request",
     )
+    # Security, for every Kafka client finpulse makes (stream/kafka/security.py builds them).
+    security_protocol: KafkaSecurityProtocol = Field(
+        "PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+    )
+    sasl_mechanism: SaslMechanism = Field(
+        "PLAIN", description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (SASL_* protocols)"
+    )
+    sasl_username: str = ""
+    sasl_password: SecretStr = SecretStr("")
+    ssl_cafile: Path | None = Field(None, description="CA bundle (PEM); None = the system's")
+    ssl_certfile: Path | None = Field(None, description="client certificate (PEM), for mTLS")
+    ssl_keyfile: Path | None = Field(None, description="client key (PEM), for mTLS")
+    ssl_key_password: SecretStr = SecretStr("")
+    ssl_check_hostname: bool = Field(True, description="the broker's name must match its cert")
+
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> KafkaSettings:
+        sasl = self.security_protocol.startswith("SASL_")
+        if sasl and not self.sasl_username:
+            raise ValueError(
+                f"security_protocol {self.security_protocol} needs a SASL user: set "
+                "FINPULSE_KAFKA_SASL_USERNAME and FINPULSE_KAFKA_SASL_PASSWORD"
+            )
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError(
+                "a client certificate needs its key and the key its certificate: set both "
+                "FINPULSE_KAFKA_SSL_CERTFILE and FINPULSE_KAFKA_SSL_KEYFILE, or neither"
+            )
+        return self
 
 
 class ClickHouseSettings(_Section):
