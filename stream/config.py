@@ -172,6 +172,24 @@ class ClickHouseSettings(_Section):
     user: str = "default"
     password: SecretStr = SecretStr("")
     connect_timeout_s: float = 5.0
+    alt_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="host:port fail-over servers, tried in order when host:port fails"
+    )
+    secure: bool = Field(False, description="TLS on the native protocol (port 9440 by convention)")
+    ca_certs: Path | None = Field(None, description="CA bundle (PEM) for TLS; None = the system's")
+    verify: bool = Field(True, description="check the server's TLS certificate")
+    certfile: Path | None = Field(None, description="client certificate (PEM), for mutual TLS")
+    keyfile: Path | None = Field(None, description="client key (PEM), for mutual TLS")
+
+    @field_validator("alt_hosts", mode="before")
+    @classmethod
+    def _check_hosts(cls, value: Any) -> Any:
+        items = _items(value)
+        if isinstance(items, tuple):
+            bad = [item for item in items if not re.fullmatch(r"[^\s:,]+:\d+", str(item))]
+            if bad:
+                raise ValueError(f"{', '.join(map(repr, bad))}: expected host:port[,host:port...]")
+        return items
 
 
 class TritonSettings(_Section):

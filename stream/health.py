@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import httpx
 from aiokafka import AIOKafkaClient
 
-from stream.clickhouse.client import DRIVER_ERRORS, connect
+from stream.clickhouse.client import DRIVER_ERRORS, connect, server_address
 from stream.config import ClickHouseSettings, KafkaSettings, TritonSettings
 from stream.kafka.security import client_options
 
@@ -39,7 +39,7 @@ async def check_kafka(settings: KafkaSettings, timeout_s: float = 5.0) -> Health
 
 def check_clickhouse(settings: ClickHouseSettings, timeout_s: float = 5.0) -> Health:
     """The server runs a query over the native protocol."""
-    address = f"{settings.host}:{settings.port}"
+    address = server_address(settings)
     client = connect(
         settings.model_copy(update={"connect_timeout_s": timeout_s}), database="default"
     )

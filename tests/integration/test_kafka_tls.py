@@ -11,9 +11,7 @@ import asyncio
 import importlib.resources
 import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -23,22 +21,12 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from stream import health
 from stream.config import KafkaSettings
 from stream.kafka.security import client_options
-from tests.integration.tls import make_ca
+from tests.integration.tls import make_ca, wait_for_port
 
 pytestmark = pytest.mark.integration
 
 OFFSET = int(os.environ.get("FINPULSE_PORT_OFFSET", "0"))
 PLAIN_PORT, TLS_PORT = 19096 + OFFSET, 19097 + OFFSET
-
-
-def _wait_for_port(port: int, deadline_s: float) -> None:
-    until = time.monotonic() + deadline_s
-    while time.monotonic() < until:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +55,8 @@ def tls_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaSetting
     )  # fmt: skip
     proxy = subprocess.Popen([stunnel, str(conf)], stdout=logs[1], stderr=subprocess.STDOUT)
     try:
-        _wait_for_port(PLAIN_PORT, 10)
-        _wait_for_port(TLS_PORT, 10)
+        wait_for_port(PLAIN_PORT, 10)
+        wait_for_port(TLS_PORT, 10)
         yield KafkaSettings(
             bootstrap=f"127.0.0.1:{TLS_PORT}",
             highwater_from_fetch=True,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,3 +41,13 @@ def make_ca(folder: Path) -> TestCA:
     server = _signed(folder, "server", ca, ca_key, "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     client = _signed(folder, "client", ca, ca_key, "extendedKeyUsage=clientAuth\n")
     return TestCA(ca, *server, *client)
+
+
+def wait_for_port(port: int, deadline_s: float) -> None:
+    until = time.monotonic() + deadline_s
+    while time.monotonic() < until:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
