@@ -195,10 +195,18 @@ class ClickHouseSettings(_Section):
 class TritonSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="FINPULSE_TRITON_", extra="forbid")
 
-    grpc: str = Field("127.0.0.1:18001", description="host:port of the gRPC endpoint")
+    grpc: str = Field(
+        "127.0.0.1:18001",
+        description="host:port of the gRPC endpoint; several (comma-separated) are replicas "
+        "that the scorer spreads batches over and fails over between",
+    )
     http: str = Field("127.0.0.1:18000", description="host:port of the HTTP endpoint")
     model: str = "sentiment"
     timeout_s: float = 10.0
+    ssl: bool = Field(False, description="TLS on gRPC")
+    ssl_root_certificates: Path | None = Field(None, description="CA bundle (PEM) for TLS")
+    ssl_private_key: Path | None = Field(None, description="client key (PEM), for mutual TLS")
+    ssl_certificate_chain: Path | None = Field(None, description="client cert (PEM), mutual TLS")
     model_repo: Path = Field(Path("model_repo"), description="the model repository Triton serves")
 
 
