@@ -3,7 +3,7 @@ command, the shared options and the one error handler in stream/cli/app.py."""
 
 from __future__ import annotations
 
-from stream.cli import api, backtest, check, config, db, model, pipeline, subscriptions
+from stream.cli import api, backtest, check, config, db, model, pipeline, privacy, subscriptions
 
 # Imported "as" itself: the entry point, stream.cli.main:app (pyproject.toml, __main__.py, tests).
 from stream.cli.app import app as app
@@ -16,6 +16,7 @@ app.command()(pipeline.watch)
 app.command()(backtest.backtest)
 app.command()(api.api)
 app.add_typer(db.app, name="db")
+app.add_typer(privacy.app, name="privacy")
 app.add_typer(config.app, name="config")
 app.add_typer(model.app, name="model")
 app.add_typer(subscriptions.app, name="subscriptions")
