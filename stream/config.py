@@ -39,6 +39,7 @@ from pydantic_settings import (
 )
 
 from stream.alerts.rules import RULES, Rule, RuleSettings
+from stream.clickhouse.retention import DEFAULT_DAYS, TIME_COLUMNS
 from stream.errors import ConfigError
 from stream.windows.panes import DEFAULT_SPECS, WindowSpec, parse_specs
 
@@ -180,6 +181,25 @@ class ClickHouseSettings(_Section):
     verify: bool = Field(True, description="check the server's TLS certificate")
     certfile: Path | None = Field(None, description="client certificate (PEM), for mutual TLS")
     keyfile: Path | None = Field(None, description="client key (PEM), for mutual TLS")
+    # Days each table keeps (0 = for ever); `finpulse db retention` applies them. From the
+    # environment: JSON (FINPULSE_CLICKHOUSE_RETENTION_DAYS='{"events": 30}').
+    retention_days: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_DAYS))
+    # Compatibility measure for ClickHouse before 19.6 (the local 18.16), which has no TTL:
+    # retention drops whole monthly partitions past their age instead. `./ops/stack env` sets it.
+    ttl_unsupported: bool = False
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _check_retention(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        unknown = sorted(set(value) - set(TIME_COLUMNS))
+        if unknown:
+            raise ValueError(f"unknown table(s) {unknown}; known: {', '.join(TIME_COLUMNS)}")
+        bad = {k: v for k, v in value.items() if not isinstance(v, int) or v < 0}
+        if bad:
+            raise ValueError(f"{bad}: days are whole numbers, 0 or more (0 keeps for ever)")
+        return DEFAULT_DAYS | value
 
     @field_validator("alt_hosts", mode="before")
     @classmethod

@@ -41,6 +41,7 @@ PURE = (
     "clickhouse.sql_text",
     "clickhouse.cookbook",
     "clickhouse.tables",
+    "clickhouse.retention",
     "sentiment.labels",
     "sentiment.metrics",
 )
