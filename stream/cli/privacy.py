@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from stream.cli.app import console, read_settings
+from stream.cli.db import DatabaseOption
 from stream.errors import UsageError
 
 app = typer.Typer(help="Privacy requests: erase stored texts.", no_args_is_help=True)
@@ -18,9 +19,7 @@ def privacy_erase(
     ctx: typer.Context,
     author: Annotated[str | None, typer.Option(help="Erase this author's texts.")] = None,
     source: Annotated[str | None, typer.Option(help="Erase this source's texts.")] = None,
-    database: Annotated[
-        str | None, typer.Option(help="Database (default: clickhouse.database).")
-    ] = None,
+    database: DatabaseOption = None,
 ) -> None:
     """Delete an author's (or a source's) texts from every table that holds them, and report
     the rows removed per table."""
