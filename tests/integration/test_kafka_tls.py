@@ -12,7 +12,9 @@ import importlib.resources
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -21,6 +23,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from stream import health
 from stream.config import KafkaSettings
 from stream.kafka.security import client_options
+from tests.integration.test_faust_recovery import (
+    WINDOW_S,
+    _events,
+    _expected,
+    _free_port,
+    _start_worker,
+    _wait_counts,
+)
 from tests.integration.tls import make_ca, wait_for_port
 
 pytestmark = pytest.mark.integration
@@ -115,3 +125,48 @@ async def test_a_client_without_tls_is_not_served(tls_kafka: KafkaSettings) -> N
     plain = tls_kafka.model_copy(update={"security_protocol": "PLAINTEXT"})
     result = await health.check_kafka(plain, 3)
     assert not result.ok
+
+
+def test_a_faust_worker_counts_over_mutual_tls(tls_kafka: KafkaSettings, tmp_path: Path) -> None:
+    """faust's own transport (consumer, producer, changelog, admin) over the same TLS settings."""
+    topic, port = "tls-faust-events", _free_port()
+    env = {
+        **os.environ,
+        "COUNTER_APP_ID": "tls-counter",
+        "COUNTER_TOPIC": topic,
+        "COUNTER_WEB_PORT": str(port),
+        "COUNTER_DATADIR": str(tmp_path / "faust"),
+        "FINPULSE_KAFKA_BOOTSTRAP": tls_kafka.bootstrap,
+        "FINPULSE_KAFKA_HIGHWATER_FROM_FETCH": "true",
+        "FINPULSE_KAFKA_SECURITY_PROTOCOL": "SSL",
+        "FINPULSE_KAFKA_SSL_CAFILE": str(tls_kafka.ssl_cafile),
+        "FINPULSE_KAFKA_SSL_CERTFILE": str(tls_kafka.ssl_certfile),
+        "FINPULSE_KAFKA_SSL_KEYFILE": str(tls_kafka.ssl_keyfile),
+    }
+    base_ms = (int(time.time()) // WINDOW_S - 30) * WINDOW_S * 1000
+    events = _events(0, 100, base_ms)
+    log = tmp_path / "worker.log"
+
+    async def produce() -> None:
+        admin = AIOKafkaAdminClient(**client_options(tls_kafka, client="test"))
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(topic, 2, 1)])
+        finally:
+            await admin.close()
+        producer = AIOKafkaProducer(**client_options(tls_kafka, client="test"), acks="all")
+        await producer.start()
+        try:
+            for key, ts in events:
+                await producer.send(topic, b"1", key=key.encode(), timestamp_ms=ts)
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+    asyncio.run(produce())
+    worker = _start_worker(env, log)
+    try:
+        _wait_counts(port, _expected(events), worker, log)
+    finally:
+        worker.kill()
+        worker.wait(30)
