@@ -492,6 +492,8 @@ def _problem(
     key = f"[{section}] {field}" + "".join(
         f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest
     )
+    if not field:  # a check across settings of the section (a model validator)
+        return f"[{section}] {error['msg'].removeprefix('Value error, ')}"
     if error["type"] == "extra_forbidden":
         return f"{key} (in {path}): unknown setting; known: {', '.join(cls.model_fields)}"
     env = _env_var(cls, field)
