@@ -125,6 +125,11 @@ class KafkaSettings(_Section):
     # stand-in): read partition end offsets from a fetch's high watermark instead. Off for Apache
     # Kafka and Redpanda; `./ops/stack env` switches it on for the local broker.
     highwater_from_fetch: bool = False
+    # Compatibility measure for brokers that do not answer a waiting fetch when records arrive
+    # (Tansu 0.6): every fetch waits out its max wait (faust's consumer: 1.5 s, aiokafka's: 0.5 s),
+    # and each hop of the pipeline costs that. A short wait here; `./ops/stack env` sets 100 ms.
+    # None (the default) keeps the clients' own: Kafka and Redpanda answer as records arrive.
+    fetch_max_wait_ms: int | None = Field(None, ge=1)
     session_timeout_s: float = 6.0
     heartbeat_interval_s: float = 2.0
     producer_linger_ms: float = Field(
@@ -238,6 +243,14 @@ class PipelineSettings(_Section):
     app_id: str = Field("finpulse", description="consumer group and prefix of internal topics")
     partitions: int = Field(4, description="partitions of the topics the worker creates")
     datadir: Path = Field(Path(".finpulse"), description="worker state (faust's table stores)")
+    table_store: Literal["rocksdb", "memory"] = Field(
+        "rocksdb",
+        description="'rocksdb': tables on disk in datadir, a restart reads only the changelog's "
+        "tail; 'memory': rebuilt from the whole changelog at every start",
+    )
+    standby_replicas: int = Field(
+        1, ge=0, description="workers that keep a warm copy of each table partition"
+    )
     topic_prefix: str = Field("", description="prefix of the pipeline's own topics (text.*, ...)")
     news_topic: str = "news.raw"
     social_topic: str = "social.raw"
@@ -252,6 +265,12 @@ class PipelineSettings(_Section):
         ("en",), description="ISO 639-1 codes of the languages the served model covers"
     )
     dedupe_horizon_s: float = Field(86_400.0, description="repeats are looked for this far back")
+    dedupe_max_entries: int = Field(
+        1_000_000,
+        ge=1,
+        description="stories a scoring worker remembers, about 170 bytes each: the default "
+        "(170 MB) holds a 24 h dedupe_horizon_s up to 11.5 new stories/s",
+    )
     topics_file: Path | None = Field(None, description="topic dictionary; None = the bundled one")
     windows: Annotated[tuple[WindowSpec, ...], NoDecode] = Field(
         DEFAULT_SPECS, description="SIZE/STEP seconds, whole minutes: '60/60,900/60,3600/300'"
@@ -260,6 +279,11 @@ class PipelineSettings(_Section):
         10.0, description="close delay: a window closes when the watermark passes end + this"
     )
     emit_interval_s: float = Field(5.0, description="timer that closes and emits windows")
+    running_interval_s: float = Field(
+        15.0,
+        ge=0,
+        description="open windows that changed are given (running) at most this often",
+    )
     wall_clock_close: bool = Field(
         True,
         description="when every source partition is idle, wall time (less idle_close_s) closes",
@@ -331,6 +355,12 @@ class AlertSettings(_Section):
     reversal_level: float = 0.25
     resolve_z: float = 1.5
     cooldown_s: float = 3600.0
+    topic_expiry_s: float = Field(
+        7 * 86_400.0,
+        gt=0,
+        description="a topic's alert state (baselines) is dropped once its windows have been "
+        "quiet this long, in event time; it warms up anew when it comes back",
+    )
     # {"AAPL": {"min_count": 30}, "theme:*": {"warning_z": 4}}: exact topics win over patterns.
     # From the environment: JSON (FINPULSE_ALERTS_OVERRIDES='{"AAPL": {"min_count": 30}}').
     overrides: dict[str, dict[str, int | float]] = Field(default_factory=dict)
@@ -407,6 +437,13 @@ class Settings(BaseModel):
                 f"{self.alerts.window_seconds}, not a window size of pipeline.windows "
                 f"(FINPULSE_PIPELINE_WINDOWS): {', '.join(map(str, sizes))}; set it to one "
                 "of those, add a window of that size, or set alerts.enabled = false"
+            )
+        if self.alerts.topic_expiry_s <= self.pipeline.allowed_lateness_s:
+            raise ValueError(
+                f"alerts.topic_expiry_s (FINPULSE_ALERTS_TOPIC_EXPIRY_S) is "
+                f"{self.alerts.topic_expiry_s}, not above pipeline.allowed_lateness_s "
+                f"({self.pipeline.allowed_lateness_s}): an amended window would find its "
+                "topic's state gone; raise it or lower the allowed lateness"
             )
         return self
 

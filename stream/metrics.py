@@ -27,7 +27,7 @@ SCORING_RETRIES = Counter("finpulse_scoring_retries_total", "Triton calls retrie
 SCORING_UP = Gauge("finpulse_scoring_up", "1 while Triton answers, 0 during an outage")
 SCORING_WATERMARK = Gauge(
     "finpulse_scoring_watermark_seconds",
-    "Event time (unix s) below which this worker has scored every text it read",
+    "Event time (unix s) this worker's marks let windows close to (0: held, or sources idle)",
 )
 SCORING_BEHIND = Gauge(
     "finpulse_scoring_partitions_behind", "Assigned text.enriched partitions with records waiting"

@@ -122,8 +122,6 @@ class TopicBatch(_Json):
 
     topic: str
     items: list[dict[str, Any]]
-    source: str = ""  # the scoring worker that sent it
-    watermark: float = 0.0  # that worker has sent every text older than this (event time)
     kind: str = "batch"
 
     def contributions(self) -> list[Contribution]:

@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from stream.windows.panes import PANE_S
+
 HOLD = 0.0  # the watermark of a partition not heard from: nothing may close
 
 
@@ -76,3 +78,35 @@ def lowest(values: Iterable[float | None]) -> float | None:
     """The lowest of marks where ``None`` (idle) holds nothing back."""
     present = [v for v in values if v is not None]
     return min(present) if present else None
+
+
+class MarkPacer:
+    """When a stage sends its next mark: every ``interval_s``, and at once when its watermark has
+    passed a point where windows may close (a whole minute plus the close delay) that the last
+    mark sent had not. Windows end on whole minutes, so in-order live data has its windows closed
+    by the first mark that allows it, not up to an interval later at every stage, while marks
+    between those points keep to one an interval."""
+
+    def __init__(self, interval_s: float, close_delay_s: float) -> None:
+        self.interval_s = interval_s
+        self.close_delay_s = close_delay_s
+        self.sent_s = float("-inf")  # wall time of the last mark sent
+        self.step = 0  # the last closing point the marks sent had passed
+
+    def _step(self, watermark_s: float) -> int:
+        return int((watermark_s - self.close_delay_s) // PANE_S)
+
+    def due(self, watermark_s: float | None, now_s: float) -> bool:
+        if now_s - self.sent_s >= self.interval_s:
+            return True
+        return bool(watermark_s) and self._step(watermark_s or 0.0) > self.step
+
+    def sent(self, watermark_s: float | None, now_s: float) -> None:
+        self.sent_s = now_s
+        if watermark_s:
+            self.step = max(self.step, self._step(watermark_s))
+
+
+def stage_watermark(view: dict[str, tuple[float, bool]]) -> float | None:
+    """The watermark a stage's marks let through: the lowest of its partitions not idle."""
+    return lowest(None if idle else t for t, idle in view.values())

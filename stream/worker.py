@@ -24,6 +24,8 @@ def build(settings: Settings, *, datadir: Path | None = None) -> tuple[faust.App
         p.app_id,
         settings.kafka,
         datadir=str(datadir or p.datadir),
+        store=f"{p.table_store}://",
+        table_standby_replicas=p.standby_replicas,
         topic_partitions=p.partitions,
         topic_replication_factor=1,
         web_enabled=False,

@@ -230,19 +230,36 @@ def latency(
         return await producing
 
     sent = asyncio.run(run())
-    # Windows that ended (plus the close delay) before the last text was sent closed on the
-    # source watermark of live data, not on the idle clock of a stream that stopped.
-    lateness_s = load_settings().pipeline.lateness_s
-    tickers = ", ".join(f"'{t}'" for t in LATENCY_TICKERS)
-    rows = client.execute(
-        "SELECT toUInt32(window_start) + window_seconds, min(toUInt32(emitted_at)) "
-        f"FROM sentiment_windows WHERE final = 1 AND window_seconds = 60 AND topic IN ({tickers}) "
-        "GROUP BY topic, window_start, window_seconds"
-    )
     client.disconnect()
-    closing = [emitted - end for end, emitted in rows if end + lateness_s < sent[-1]]
+    # Windows that ended (plus the close delay) before the last text was sent closed on the
+    # source watermark of live data, not on the idle clock of a stream that stopped. Read from
+    # the windows topic: its emitted_at has the sub-second part that ClickHouse's DateTime drops.
+    lateness_s = load_settings().pipeline.lateness_s
+    windows_topic = f"{worker.name}.sentiment.windows"
+    finals = asyncio.run(final_windows(settings.kafka.bootstrap, windows_topic))
+    closing = [emitted - end for end, emitted in finals if end + lateness_s < sent[-1]]
     texts_s = [seen[f"bench:{tag}-{i}"] - sent[i] for i in range(n) if f"bench:{tag}-{i}" in seen]
     return texts_s, closing
+
+
+async def final_windows(bootstrap: str, topic: str) -> list[tuple[float, float]]:
+    """(window end, first final emitted_at) of each one-minute window of the latency tickers."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False)  # fmt: skip
+    await consumer.start()
+    first: dict[tuple[str, float], float] = {}
+    try:
+        while batches := await consumer.getmany(timeout_ms=3000, max_records=5000):
+            for messages in batches.values():
+                for m in messages:
+                    w = json.loads(m.value)
+                    if w["final"] and w["window_seconds"] == 60 and w["topic"] in LATENCY_TICKERS:
+                        end = w["window_start"] + 60
+                        key = (w["topic"], end)
+                        first[key] = min(first.get(key, w["emitted_at"]), w["emitted_at"])
+    finally:
+        await consumer.stop()
+    return [(end, emitted) for (_, end), emitted in first.items()]
 
 
 async def aiokafka_loop(bootstrap: str, texts: list[str], tag: str) -> float:

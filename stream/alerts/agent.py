@@ -2,11 +2,13 @@
 
 The rules are stream/alerts/rules.py. Their state (baseline, condition in progress, cooldown),
 with the history of the windows judged within the allowed lateness (stream/alerts/history.py), is
-kept per (topic, rule) in a changelogged faust table, updated by the message that changed it, so
-a restarted worker goes on with the same baselines. A window judged before (a replay) is skipped;
-an amended one (texts that came after it closed) is judged again, with every later window, as if
-its texts had come in time. An alert's id is a hash of what it is about, so a re-sent alert
-replaces itself downstream, and one already sent is not sent again.
+kept per (topic, rule) in a changelogged faust table, written only when it changed, so a
+restarted worker goes on with the same baselines. A topic whose windows stop coming (quiet for
+``alerts.topic_expiry_s`` of event time, against the newest window judged on its partition) loses
+its state: its keys are deleted, looked for once an hour of event time. A window judged before (a
+replay) is skipped; an amended one (texts that came after it closed) is judged again, with every
+later window, as if its texts had come in time. An alert's id is a hash of what it is about, so a
+re-sent alert replaces itself downstream, and one already sent is not sent again.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from stream.alerts.history import HORIZON_S, Entry, Finding, History
 from stream.alerts.rules import FIGURE, RULES, Rule, RuleSettings
 from stream.config import AlertSettings, PipelineSettings
 from stream.kafka.app import json_table
+from stream.kafka.topics import partition_for
 from stream.logs import get_logger
 from stream.records import Alert, WindowRecord
 
 log = get_logger(__name__)
 SEP = "\x1f"
+SWEEP_S = 3600.0  # event time between two looks for quiet topics on a partition
 
 
 def rule_settings(settings: AlertSettings, topic: str) -> RuleSettings:
@@ -111,6 +115,24 @@ def register(
     window stage's allowed lateness)."""
     rules: list[Rule] = [r for r in RULES if r in settings.rules]
     state = json_table(app, "alert-state", pipeline.partitions)
+    newest: dict[int, float] = {}  # partition -> start of the newest window judged on it
+    swept: dict[int, float] = {}  # partition -> newest start when quiet topics were last dropped
+
+    def drop_quiet(partition: int) -> None:
+        """Delete the state of this partition's topics quiet longer than their expiry (a delete
+        goes to the changelog of the partition being processed: only its own keys)."""
+        mine = (
+            (key, value)
+            for key, value in state.items()
+            if partition_for(key.split(SEP)[0], pipeline.partitions) == partition
+        )
+        quiet = history.expired(
+            mine, newest_start_s=newest[partition], expiry_s=settings.topic_expiry_s
+        )
+        for key in quiet:
+            del state[key]
+        if quiet:
+            log.info("alert_state_expired", partition=partition, keys=len(quiet))
 
     @app.agent(windows, name="alerts")
     async def judge(stream: faust.StreamT[bytes]) -> None:
@@ -118,6 +140,11 @@ def register(
             w = WindowRecord.from_json(event.value)
             if not w.final or w.window_seconds != settings.window_seconds:
                 continue
+            partition = event.message.partition
+            newest[partition] = max(newest.get(partition, w.window_start), w.window_start)
+            if newest[partition] - swept.setdefault(partition, newest[partition]) >= SWEEP_S:
+                swept[partition] = newest[partition]
+                drop_quiet(partition)
             s = rule_settings(settings, w.topic)
             for rule in rules:
                 key = f"{w.topic}{SEP}{rule}"
@@ -126,7 +153,9 @@ def register(
                 after, findings = history.judge(before, w, rule, s, horizon_s=horizon_s)
                 if after is before:
                     continue  # a replay, or a window that changes nothing for this rule
-                state[key] = after.to_dict()
+                value = after.to_dict()
+                if value != stored:
+                    state[key] = value
                 for f in findings:
                     alert = to_alert(w, f, time.time())
                     await alerts_topic.send(key=w.topic.encode(), value=alert.to_json())

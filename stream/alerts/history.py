@@ -37,6 +37,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,6 +253,20 @@ def _forget(h: History, rule: Rule, s: RuleSettings, horizon_s: float) -> Histor
         base.last_window = max(h.base.last_window, h.entries[k - 1].window_start)
     sent = frozenset(x for x in h.sent if x[0] >= cutoff)
     return dataclasses.replace(h, base=base, entries=h.entries[k:], sent=sent)
+
+
+def expired(
+    stored: Iterable[tuple[str, dict[str, Any]]], *, newest_start_s: float, expiry_s: float
+) -> list[str]:
+    """The keys of the stored histories (``to_dict``) whose last window judged started more than
+    ``expiry_s`` before ``newest_start_s`` (the newest window judged where they live): topics
+    quiet that long. Their baselines would be stale; dropped, such a topic warms up anew."""
+    cutoff = newest_start_s - expiry_s
+    return [
+        key
+        for key, data in stored
+        if data.get("last_window") is not None and data["last_window"] < cutoff
+    ]
 
 
 def _past_horizon(h: History, start: float, horizon_s: float) -> bool:

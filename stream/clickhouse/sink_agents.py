@@ -21,6 +21,7 @@ from stream import metrics
 from stream.clickhouse.sink import ClickHouseSink
 from stream.clickhouse.tables import TABLES
 from stream.config import ClickHouseSettings, KafkaSettings, PipelineSettings
+from stream.kafka import compat as kafka_compat
 from stream.kafka.security import client_options
 from stream.kafka.topics import Topics
 from stream.logs import get_logger
@@ -71,6 +72,7 @@ async def run_sink(
         max_poll_records=settings.sink_batch,
         session_timeout_ms=int(kafka.session_timeout_s * 1000),
         heartbeat_interval_ms=int(kafka.heartbeat_interval_s * 1000),
+        **kafka_compat.consumer_options(kafka.fetch_max_wait_ms),
     )
     writer = ClickHouseSink(clickhouse, table)
     published_at = table.position("published_at") if table_name == "events" else None

@@ -14,7 +14,9 @@ settled (the ``deliveries`` table) are not sent again, and the ``X-Finpulse-Deli
 receiver drop the rare repeat (at-least-once).
 
 Subscriptions are re-read from ClickHouse every ``delivery.refresh_s``: additions, pauses and
-deletions apply without a restart; alerts queued for a paused or deleted one are cancelled.
+deletions apply without a restart; alerts queued for a paused or deleted one are cancelled, then
+its queue and task go (a resumed one gets new ones). Settled deliveries are remembered for
+``SETTLED_LOOKBACK_S`` (settled.py), not for ever.
 """
 
 from __future__ import annotations
@@ -37,16 +39,18 @@ from stream.delivery.channels import Channels, KafkaChannel, WebhookChannel
 from stream.delivery.jobs import Job, body, delivery_id
 from stream.delivery.offsets import OffsetTracker
 from stream.delivery.policy import Answer, DeadLetter, Delivered, Retry, RetryPolicy, next_step
+from stream.delivery.settled import Settled
 from stream.delivery.store import SubscriptionStore
 from stream.delivery.subscriptions import subscribers
 from stream.errors import FinpulseError
+from stream.kafka import compat as kafka_compat
 from stream.kafka.security import client_options
 from stream.logs import get_logger
 from stream.records import Alert, Delivery, Subscription
 
 log = get_logger(__name__)
 SETTLED = ("delivered", "dead_letter", "cancelled")
-SETTLED_LOOKBACK_S = 7 * 86_400
+SETTLED_LOOKBACK_S = 7 * 86_400  # how long a settled delivery is remembered (table and memory)
 
 
 class SubscriberView:
@@ -83,18 +87,20 @@ class SubscriberView:
         return [s for s in self.by_id.values() if s.status == "active"]
 
 
-def settled_deliveries(settings: Settings) -> set[str]:
-    """Deliveries settled lately (from the table): not sent again when their alert is re-read."""
+def settled_deliveries(settings: Settings) -> dict[str, float]:
+    """Deliveries settled lately (from the table), with when (Unix seconds): not sent again when
+    their alert is re-read."""
     client = connect(settings.clickhouse)
     try:
         rows = client.execute(
-            "SELECT DISTINCT delivery_id FROM deliveries WHERE outcome IN %(settled)s "
-            "AND attempted_at > now() - %(lookback)s",
+            "SELECT delivery_id, toUInt32(max(attempted_at)) FROM deliveries "
+            "WHERE outcome IN %(settled)s AND attempted_at > now() - %(lookback)s "
+            "GROUP BY delivery_id",
             {"settled": SETTLED, "lookback": SETTLED_LOOKBACK_S},
         )
     finally:
         client.disconnect()
-    return {r[0] for r in rows}
+    return {delivery_id: float(at) for delivery_id, at in rows}
 
 
 class Deliverer:
@@ -105,7 +111,7 @@ class Deliverer:
         producer: AIOKafkaProducer,
         channels: Channels,
         tracker: OffsetTracker,
-        settled: set[str],
+        settled: Settled,
         deliveries_topic: str,
         deadletter_topic: str,
     ) -> None:
@@ -121,14 +127,16 @@ class Deliverer:
             settings.max_attempts, Backoff(settings.backoff_initial_s, settings.backoff_max_s)
         )
         self.queues: dict[str, asyncio.Queue[Job]] = {}
-        # One sender per subscriber for the worker's life; refusals end and leave the set.
+        # One sender per active subscriber; senders and refusals leave the set when they end.
         self.tasks: set[asyncio.Task[None]] = set()
 
     def submit(self, job: Job) -> None:
         queue = self.queues.get(job.subscription_id)
         if queue is None:
             queue = self.queues[job.subscription_id] = asyncio.Queue(self.settings.backlog)
-            self.tasks.add(asyncio.create_task(self._sender(queue)))
+            sender = asyncio.create_task(self._sender(job.subscription_id, queue))
+            self.tasks.add(sender)
+            sender.add_done_callback(self.tasks.discard)
         try:
             queue.put_nowait(job)
         except asyncio.QueueFull:
@@ -139,9 +147,20 @@ class Deliverer:
             return
         metrics.DELIVERY_BACKLOG.inc()
 
-    async def _sender(self, queue: asyncio.Queue[Job]) -> None:
+    async def _sender(self, subscription_id: str, queue: asyncio.Queue[Job]) -> None:
+        """Settle a subscriber's jobs in order. Idle for ``refresh_s`` with its subscription paused
+        or deleted, it ends and its queue goes: only active ones take new jobs (``_dispatch``),
+        and those queued when it stopped were cancelled one by one."""
         while True:
-            job = await queue.get()
+            try:
+                job = await asyncio.wait_for(queue.get(), self.settings.refresh_s)
+            except TimeoutError:
+                sub = self.view.by_id.get(subscription_id)
+                if (sub is None or sub.status != "active") and queue.empty():
+                    if self.queues.get(subscription_id) is queue:
+                        del self.queues[subscription_id]
+                    return
+                continue
             metrics.DELIVERY_BACKLOG.dec()
             await self.settle(job)
 
@@ -170,14 +189,14 @@ class Deliverer:
                     await self._record(job, sub, attempt, "retry", reason, answer, at,
                                        next_at=time.time() + delay_s)  # fmt: skip
                     await asyncio.sleep(delay_s)
-        self.settled.add(job.delivery_id)
+        self.settled.add(job.delivery_id, time.time())
         self.tracker.done(job.partition, job.offset)
 
     async def _refuse(self, job: Job, reason: str) -> None:
         sub = self.view.by_id.get(job.subscription_id)
         await self._record(job, sub, 0, "dead_letter", reason)
         await self._dead_letter(job, reason, 0)
-        self.settled.add(job.delivery_id)
+        self.settled.add(job.delivery_id, time.time())
         self.tracker.done(job.partition, job.offset)
 
     async def _record(
@@ -250,10 +269,10 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         except (DriverError, OSError, EOFError) as exc:
             log.warning("settled_deliveries_unread", error=str(exc)[:300])
             return
-        self.deliverer.settled |= fresh
+        self.deliverer.settled.update(fresh, now_s=time.time())
 
 
-async def _start(settings: Settings, view: SubscriberView) -> set[str]:
+async def _start(settings: Settings, view: SubscriberView) -> dict[str, float]:
     """Wait for ClickHouse: the first view of the subscriptions and the settled deliveries."""
     backoff = Backoff(initial_s=0.5, maximum_s=10.0)
     attempt = 0
@@ -274,7 +293,8 @@ async def run(settings: Settings, alerts_topic: str, deliveries_topic: str,
     kafka = settings.kafka
     store = SubscriptionStore(settings.clickhouse)
     view = SubscriberView(store)
-    settled = await _start(settings, view)
+    settled = Settled(SETTLED_LOOKBACK_S)
+    settled.update(await _start(settings, view), now_s=time.time())
     producer = AIOKafkaProducer(**client_options(kafka, client="delivery"), acks="all")
     http = httpx.AsyncClient(
         follow_redirects=False,
@@ -294,6 +314,7 @@ async def run(settings: Settings, alerts_topic: str, deliveries_topic: str,
         auto_offset_reset="earliest",
         session_timeout_ms=int(kafka.session_timeout_s * 1000),
         heartbeat_interval_ms=int(kafka.heartbeat_interval_s * 1000),
+        **kafka_compat.consumer_options(kafka.fetch_max_wait_ms),
     )
     consumer.subscribe([alerts_topic], listener=_Rebalance(deliverer, settings))
     await producer.start()

@@ -24,6 +24,7 @@ from stream.ingest.validation import Invalid, Limits, excerpt, parse_post
 from stream.kafka.topics import Topics
 from stream.logs import get_logger
 from stream.records import Mark, Rejection
+from stream.watermarks import MarkPacer, stage_watermark
 
 log = get_logger(__name__)
 
@@ -39,6 +40,7 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
     redact_social = settings.redact_sources in ("social", "all")
     progress = SourceProgress(settings.idle_close_s, settings.max_clock_ahead_s)
     sender = uuid.uuid4().hex[:12]
+    pacer = MarkPacer(settings.mark_interval_s, settings.lateness_s)
     raw_topics = {settings.news_topic, settings.social_topic}
 
     @app.agent(topics.raw, name="ingest")
@@ -90,6 +92,9 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
                 progress.read(
                     f"{message.topic}/{message.partition}", message.offset, post.published_at, now
                 )
+            now_s = time.time()
+            if pacer.due(stage_watermark(progress.marks(now_s)), now_s):
+                await send_marks()
             metrics.BATCH_SECONDS.labels("ingest").observe(time.perf_counter() - started)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
@@ -99,11 +104,13 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
 
     @app.task  # type: ignore[untyped-decorator]
     async def marks() -> None:
-        # Every mark_interval_s, to every partition of text.enriched, after the records it
-        # covers (the same producer, so the same order on each partition).
+        # Every mark_interval_s (and after a batch that lets windows close, see MarkPacer), to
+        # every partition of text.enriched, after the records it covers (the same producer, so
+        # the same order on each partition).
         while True:
-            await asyncio.sleep(settings.mark_interval_s)
-            await send_marks()
+            await asyncio.sleep(max(0.0, pacer.sent_s + pacer.interval_s - time.time()))
+            if pacer.due(None, time.time()):
+                await send_marks()
 
     async def send_marks() -> None:
         consumer = app.consumer
@@ -127,6 +134,7 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
         for name, (event_s, idle) in view.items():
             metrics.SOURCE_LAG.labels(name).set(now - event_s if event_s else 0.0)
             metrics.SOURCE_IDLE.labels(name).set(int(idle))
+        pacer.sent(stage_watermark(view), now)
         value = Mark(
             stage="ingest",
             sender=sender,

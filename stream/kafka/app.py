@@ -15,8 +15,8 @@ from stream.kafka.security import faust_credentials
 def broker_url(kafka: KafkaSettings) -> str:
     """faust broker URL(s) for the configured bootstrap servers and compatibility measures."""
     scheme = "kafka"
-    if kafka.highwater_from_fetch:
-        kafka_compat.register()
+    if kafka.highwater_from_fetch or kafka.fetch_max_wait_ms is not None:
+        kafka_compat.register(kafka.highwater_from_fetch, kafka.fetch_max_wait_ms)
         scheme = kafka_compat.TRANSPORT_SCHEME
     return ";".join(f"{scheme}://{host}" for host in kafka.bootstrap.split(","))
 
@@ -36,13 +36,26 @@ def create_app(app_id: str, kafka: KafkaSettings, **options: Any) -> faust.App:
     return faust.App(app_id, broker=broker_url(kafka), **options)
 
 
+# RocksDB's defaults (64 MB write buffers, a 2 GB block cache) are per database, and faust opens
+# one per table partition: a worker with two tables of 4 partitions could grow to gigabytes.
+ROCKSDB_OPTIONS = {
+    "write_buffer_size": 4 * 2**20,
+    "max_write_buffer_number": 2,
+    "target_file_size_base": 16 * 2**20,
+    "block_cache_size": 16 * 2**20,
+    "block_cache_compressed_size": 0,
+}
+
+
 def json_table(app: faust.App, name: str, partitions: int) -> TableT[str, Any]:
     """A changelogged state table keyed by plain strings, with JSON values (our records' dicts);
     ``None`` for a missing key. Partitioned like the topics it is updated from."""
+    on_disk = app.conf.store.scheme == "rocksdb"
     return app.Table(
         name,
         default=None,
         partitions=partitions,
         key_type=str,
         schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="json"),
+        options=dict(ROCKSDB_OPTIONS) if on_disk else None,
     )

@@ -1,1 +1,1 @@
-"""Scoring: repeats out, batches planned, sentiment from Triton; the scoring watermark."""
+"""Scoring: repeats out, batches planned, sentiment from Triton; ingest's marks passed on."""

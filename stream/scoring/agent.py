@@ -27,13 +27,16 @@ from stream.scoring.dedupe import StoryCache
 from stream.scoring.plan import Sentiment, apply_sentiments, contributions_by_topic, plan_batch
 from stream.scoring.progress import EnrichedMarks, Progress
 from stream.scoring.triton import ScoringError, TritonScorer, tls_options
+from stream.watermarks import MarkPacer, stage_watermark
 
 log = get_logger(__name__)
 BACKOFF = Backoff(initial_s=1.0, maximum_s=30.0)
 WATCH_BACKLOG_S = 0.2
 
 
-async def watch_backlog(app: faust.App, topic: str, progress: Progress) -> None:
+async def watch_backlog(
+    app: faust.App, topic: str, progress: Progress, marks: EnrichedMarks
+) -> None:
     """Tell ``progress`` which assigned partitions of ``topic`` have records not taken yet, from
     the consumer's high watermarks (updated by every fetch, so no request to the broker)."""
     consumer = app.consumer
@@ -47,25 +50,30 @@ async def watch_backlog(app: faust.App, topic: str, progress: Progress) -> None:
                     if progress.assignment is not assignment:
                         break  # a rebalance meanwhile: that position is of the old one
                     progress.start[partition] = position
+                    if position is not None:
+                        marks.begin(partition, position)
                 highwater = consumer.highwater(tp)
             except Exception:  # mid-rebalance: the next round sees the new assignment
                 break
             progress.observe(partition, highwater)
         metrics.SCORING_BEHIND.set(len(progress.behind))
-        metrics.SCORING_WATERMARK.set(progress.watermark(time.time()))
         await asyncio.sleep(WATCH_BACKLOG_S)
 
 
 def register(
     app: faust.App, topics: Topics, settings: PipelineSettings, triton: TritonSettings
 ) -> Progress:
-    progress = Progress(settings.idle_close_s)
+    progress = Progress()
     enriched = topics.enriched.get_topic_name()
-    # A mark waits for the records before it that other actors hold (take buffers flush within
-    # score_within_s).
-    marks = EnrichedMarks(enriched, topics.partitions, grace_s=2 * settings.score_within_s + 0.1)
+    # A mark waits for the records before it that other actors hold; where offsets cannot tell,
+    # for a grace well past the take buffers' score_within_s (EnrichedMarks).
+    grace_s = max(5.0, 4 * settings.score_within_s)
+    marks = EnrichedMarks(enriched, topics.partitions, grace_s=grace_s)
+    pacer = MarkPacer(settings.mark_interval_s, settings.lateness_s)
     covered = set(settings.model_languages)
-    stories = StoryCache(settings.dedupe_horizon_s)
+    stories = StoryCache(
+        settings.dedupe_horizon_s, settings.dedupe_max_entries, settings.max_clock_ahead_s
+    )
 
     def on_retry(error: ScoringError, attempt: int) -> None:
         metrics.SCORING_UP.set(0)
@@ -105,6 +113,7 @@ def register(
                 covered,
                 horizon_s=settings.dedupe_horizon_s,
                 score_texts=settings.score_texts,
+                now_s=now,
             )
             for verdict, n in plan.verdicts.items():
                 metrics.RECORDS.labels("dedupe", verdict).inc(n)
@@ -117,16 +126,15 @@ def register(
             for event in plan.kept:
                 metrics.RECORDS.labels("score", "scored" if event.scored else "unscored").inc()
                 await topics.scored.send(key=event.event_id.encode(), value=event.to_json())
-            # Taken with this batch still in flight: conservative, and true for every message.
-            watermark = progress.watermark(time.time())
             for topic, items in contributions_by_topic(plan.kept).items():
                 await topics.contributions.send(
                     key=topic.encode(),
                     partition=partition_for(topic, topics.partitions),
-                    value=TopicBatch(topic, items, progress.source, watermark).to_json(),
+                    value=TopicBatch(topic, items).to_json(),
                 )
             progress.finished(actor)
             marks.finished(actor)
+            await send_marks_if_due()
             metrics.BATCH_SECONDS.labels("score").observe(time.perf_counter() - started)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
@@ -136,27 +144,42 @@ def register(
         progress.assigned(mine)
         marks.assigned(mine)
 
+    async def send_marks_if_due() -> None:
+        # To every partition of the contributions topic, after the contributions they cover (the
+        # same producer, so the same order on each partition).
+        now = time.time()
+        in_flight_s = min(progress.in_flight.values(), default=None)
+        view = marks.marks(progress.assignment, progress.behind, in_flight_s, now)
+        watermark_s = stage_watermark(view)
+        if not pacer.due(watermark_s, now):
+            return
+        pacer.sent(watermark_s, now)
+        metrics.SCORING_WATERMARK.set(watermark_s or 0.0)
+        value = Mark(
+            stage="score",
+            sender=progress.source,
+            partitions={name: [t, idle] for name, (t, idle) in view.items()},
+            totals=marks.totals(),
+        ).to_json()
+        for partition in range(topics.partitions):
+            await topics.contributions.send(partition=partition, value=value)
+
     @app.task  # type: ignore[untyped-decorator]
     async def send_marks() -> None:
-        # Every mark_interval_s, to every partition of the contributions topic, after the
-        # contributions they cover (the same producer, so the same order on each partition).
+        # Every mark_interval_s, and as soon as a held mark may be applied and lets windows close
+        # (MarkPacer); after each batch too (above).
         while True:
-            await asyncio.sleep(settings.mark_interval_s)
             now = time.time()
-            in_flight_s = min(progress.in_flight.values(), default=None)
-            view = marks.marks(progress.assignment, progress.behind, in_flight_s, now)
-            value = Mark(
-                stage="score",
-                sender=progress.source,
-                partitions={name: [t, idle] for name, (t, idle) in view.items()},
-                totals=marks.totals(),
-            ).to_json()
-            for partition in range(topics.partitions):
-                await topics.contributions.send(partition=partition, value=value)
+            wake_s = pacer.sent_s + pacer.interval_s
+            ready_s = marks.next_ready_s()
+            if ready_s is not None and ready_s > now:  # one past it waits for a batch
+                wake_s = min(wake_s, ready_s)
+            await asyncio.sleep(max(wake_s - now, 0.01))
+            await send_marks_if_due()
 
     @app.task  # type: ignore[untyped-decorator]
     async def backlog() -> None:
-        await watch_backlog(app, enriched, progress)
+        await watch_backlog(app, enriched, progress, marks)
 
     return progress
 

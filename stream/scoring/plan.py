@@ -37,10 +37,12 @@ def plan_batch(
     *,
     horizon_s: float,
     score_texts: bool,
+    now_s: float,
 ) -> BatchPlan:
     """Judge each event against ``stories`` (and add the new ones to it): a repeat is dropped, a
     near-repeat kept with ``duplicate_of`` set to the story's first event. The kept events in a
-    language in ``covered`` are to be scored, none when ``score_texts`` is off."""
+    language in ``covered`` are to be scored, none when ``score_texts`` is off. ``now_s`` (wall
+    time) bounds how far ahead a post dated in the future moves the stories' horizon."""
     plan = BatchPlan([], [])
     for event in events:
         seen = stories.get(event.content_hash)
@@ -51,8 +53,9 @@ def plan_batch(
         if verdict == "near_repeat" and seen is not None:
             event.duplicate_of = seen.event_id
             seen.add_copy(event)
+            stories.update(event.content_hash, seen)
         elif verdict == "new":
-            stories.add(event.content_hash, Story.of(event))
+            stories.add(event.content_hash, Story.of(event), now_s=now_s)
         plan.kept.append(event)
     plan.to_score = [e for e in plan.kept if e.lang in covered] if score_texts else []
     return plan

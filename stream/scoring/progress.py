@@ -1,5 +1,6 @@
-"""The scoring watermark (pure: every time is passed in). Every contribution carries it; the
-window clock (stream/windows/clock.py) closes windows behind the slowest worker's."""
+"""How far this worker's scoring has got (pure: every time is passed in): what it has taken from
+``text.enriched`` and what is still in flight, and the ingest marks it passes on once the records
+before them are sent (stream/watermarks.py)."""
 
 from __future__ import annotations
 
@@ -10,26 +11,18 @@ from stream.watermarks import HOLD, UpstreamView
 
 
 class Progress:
-    """How far this worker's scoring has got, in wall time and in event time.
+    """What this worker has taken from ``text.enriched`` and what is still being scored.
 
     ``wall``: now, or the start of the oldest batch still being scored; the window timer uses
     it, so a Triton outage holds windows open instead of turning the backlog into late records.
-
-    ``watermark``: the event time below which this worker has sent every text it read: the
-    lowest of the latest event time read from each partition of ``text.enriched`` that is still
-    busy (read from within ``idle_s``, or with records not taken yet) and the oldest text of each
-    batch in flight; a partition with records waiting that this worker has not read at all holds
-    it at 0 (nothing is known of it). Every contribution carries it, so the windows close on the
-    slowest upstream partition, not the fastest: in a back-fill read at full speed the partitions
-    run minutes apart in event time, and the first to be read may be far ahead of the others.
+    ``in_flight``: the oldest event time of each batch being scored, which holds this worker's
+    marks back. ``behind``: the partitions with records not taken yet, which are never idle.
     """
 
-    def __init__(self, idle_s: float) -> None:
-        self.idle_s = idle_s
-        self.source = uuid.uuid4().hex[:12]  # names this worker's watermarks
+    def __init__(self) -> None:
+        self.source = uuid.uuid4().hex[:12]  # names this worker's marks
         self.busy: dict[int, float] = {}
         self.in_flight: dict[int, float] = {}  # actor -> oldest event time of its batch
-        self.read: dict[int, tuple[float, float]] = {}  # partition -> (latest event time, wall)
         self.assignment: set[int] = set()  # partitions of text.enriched this worker reads
         self.start: dict[int, int | None] = {}  # partition -> offset reading began at
         self.next_offset: dict[int, int] = {}  # partition -> offset after the last one taken
@@ -41,7 +34,6 @@ class Progress:
     def assigned(self, partitions: set[int]) -> None:
         """A rebalance: reading restarts from the committed offsets of ``partitions``."""
         self.assignment = set(partitions)
-        self.read = {p: v for p, v in self.read.items() if p in partitions}
         self.start.clear()
         self.next_offset.clear()
         self.behind.clear()
@@ -53,9 +45,7 @@ class Progress:
         self.busy[actor] = now
         if times:
             self.in_flight[actor] = min(times)
-        for (partition, offset), t in zip(taken, times, strict=True):
-            latest = self.read.get(partition, (t, now))[0]
-            self.read[partition] = (max(latest, t), now)
+        for partition, offset in taken:
             self.next_offset[partition] = max(self.next_offset.get(partition, 0), offset + 1)
 
     def passed(self, partition: int, offset: int) -> None:
@@ -78,26 +68,20 @@ class Progress:
         else:
             self.behind.discard(partition)
 
-    def watermark(self, now: float) -> float:
-        marks = [
-            t for p, (t, seen) in self.read.items() if now - seen < self.idle_s or p in self.behind
-        ]
-        marks += [0.0 for p in self.behind if p not in self.read]
-        marks += self.in_flight.values()
-        if marks:
-            return min(marks)
-        return max((t for t, _ in self.read.values()), default=0.0)
-
 
 class EnrichedMarks:
     """The ingest marks read on each ``text.enriched`` partition, applied once the records before
     them are scored and sent on, and the marks this worker sends on (stream/watermarks.py).
 
     Several actors take from one stream (``score_concurrency``), so a mark can be taken while a
-    record before it is still being scored by another actor, or still waits in that actor's take
-    buffer. A mark read at offset ``o`` is applied when no record below ``o`` is in flight and
-    ``grace_s`` has passed since it was read (take buffers yield within ``score_within_s``: the
-    lead sets ``grace_s`` above that).
+    record before it is still being scored by another actor, still waits in that actor's take
+    buffer, or is held by its buffer's feeder while that actor scores (faust's ``take_events``
+    pulls one record ahead). A mark read at offset ``o`` is applied when no record below ``o`` is
+    in flight and every offset from where reading began (``begin``) up to ``o`` has been taken:
+    ``text.enriched`` is written without transactions, so its offsets have no gaps. Where the
+    start is not known yet, or a gap would hold marks for good, a mark is applied ``grace_s``
+    after it was read instead (take buffers yield within ``score_within_s``; the lead sets
+    ``grace_s`` well above that).
     """
 
     def __init__(self, topic: str, partitions: int, grace_s: float) -> None:
@@ -107,17 +91,49 @@ class EnrichedMarks:
         self.views: dict[int, UpstreamView] = {}
         self.held: dict[int, list[tuple[int, float, Mark]]] = {}  # partition -> marks not applied
         self.pending: dict[int, list[tuple[int, int]]] = {}  # actor -> (partition, offset) taken
+        self.frontier: dict[int, int] = {}  # partition -> every offset below it was taken
+        self.ahead: dict[int, set[int]] = {}  # partition -> offsets taken above the frontier
 
     def assigned(self, partitions: set[int]) -> None:
-        """A rebalance: what is known of partitions kept stays (marks only move forward)."""
+        """A rebalance: what is known of partitions kept stays (marks only move forward); reading
+        restarts from the committed offsets, so where it began is learnt again."""
         self.views = {p: v for p, v in self.views.items() if p in partitions}
         self.held = {p: h for p, h in self.held.items() if p in partitions}
+        self.frontier.clear()
+        self.ahead.clear()
+
+    def begin(self, partition: int, offset: int) -> None:
+        """Reading ``partition`` began at ``offset`` (the consumer's position at assignment)."""
+        if partition not in self.frontier:
+            self.frontier[partition] = offset
+            ahead = self.ahead.get(partition, set())
+            ahead.difference_update([o for o in ahead if o < offset])
+            self._advance(partition)
+
+    def _taken(self, partition: int, offset: int) -> None:
+        frontier = self.frontier.get(partition)
+        if frontier is None or offset >= frontier:  # below it: a repeat after a re-seek
+            self.ahead.setdefault(partition, set()).add(offset)
+            self._advance(partition)
+
+    def _advance(self, partition: int) -> None:
+        frontier = self.frontier.get(partition)
+        if frontier is None:
+            return
+        ahead = self.ahead.setdefault(partition, set())
+        while frontier in ahead:
+            ahead.discard(frontier)
+            frontier += 1
+        self.frontier[partition] = frontier
 
     def read(self, partition: int, offset: int, mark: Mark, now_s: float) -> None:
         self.held.setdefault(partition, []).append((offset, now_s, mark))
+        self._taken(partition, offset)
 
     def started(self, actor: int, taken: list[tuple[int, int]]) -> None:
         self.pending[actor] = taken
+        for partition, offset in taken:
+            self._taken(partition, offset)
 
     def finished(self, actor: int) -> None:
         self.pending.pop(actor, None)
@@ -130,8 +146,10 @@ class EnrichedMarks:
         for partition, held in self.held.items():
             first_busy = lowest.get(partition)
             keep = []
+            frontier = self.frontier.get(partition)
             for offset, read_s, mark in held:
-                ready = now_s - read_s >= self.grace_s
+                all_taken = frontier is not None and offset < frontier
+                ready = all_taken or now_s - read_s >= self.grace_s
                 if ready and (first_busy is None or offset < first_busy):
                     self.views.setdefault(partition, UpstreamView()).apply(mark.view(), mark.totals)
                 else:
@@ -161,6 +179,11 @@ class EnrichedMarks:
                 event_s = min(event_s, in_flight_s)
             marks[name] = (event_s, False)
         return marks
+
+    def next_ready_s(self) -> float | None:
+        """When the oldest mark held back only by ``grace_s`` may be applied."""
+        times = [read_s for held in self.held.values() for _, read_s, _ in held]
+        return min(times) + self.grace_s if times else None
 
     def totals(self) -> dict[str, int]:
         return {self.topic: self.partitions}

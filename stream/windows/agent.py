@@ -5,7 +5,9 @@ faust table (changelogged, so a restarted or rebalanced worker recovers it; key 
 stream/windows/table_keys.py) and drives it from the stream.
 
 Each message updates the entries of the partition it came from, so a state change and the offset
-that caused it travel together.
+that caused it travel together. A batch writes one entry per pane it changed, holding only what
+is new (ids once each), and a close one entry for its partition; a topic whose last pane expired
+holds no state at all (a text for it later starts it again at its partition's clock).
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ from stream.records import LateRecord, Mark, Tick, TopicBatch, WindowRecord
 from stream.windows.clock import WindowClock
 from stream.windows.panes import Pane, pane_start
 from stream.windows.state import CLOCK_USED, PANE_CHANGED, TopicWindows
-from stream.windows.table_keys import closed_key, load_states, pane_key
+from stream.windows.table_keys import (
+    CLOSED,
+    SEP,
+    closed_key,
+    load_states,
+    pane_key,
+    pane_keys,
+)
 
 log = get_logger(__name__)
 
@@ -39,6 +48,8 @@ def register(
     specs = settings.windows
     table = json_table(app, "window-panes", settings.partitions)
     states: dict[str, TopicWindows] | None = None
+    clocks: dict[int, float] = {}  # partition -> the clock its topics' windows were closed to
+    running_s: dict[int, float] = {}  # partition -> when its running windows were last given
     clock = WindowClock(settings.idle_close_s, wall_clock_close=settings.wall_clock_close)
 
     def build(topic: str, panes: dict[int, Pane], closed_until: float) -> TopicWindows:
@@ -54,9 +65,15 @@ def register(
     def current() -> dict[str, TopicWindows]:
         nonlocal states
         if states is None:
-            states = load_states(((str(k), v) for k, v in table.items()), build)
+            items = ((str(k), v) for k, v in table.items())
+            states, loaded = load_states(items, build, partition_of)
+            clocks.clear()
+            clocks.update(loaded)
             log.info("windows_state_loaded", topics=len(states))
         return states
+
+    def partition_of(topic: str) -> int:
+        return partition_for(topic, topics.partitions)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget(app: Any, *args: Any, **kwargs: Any) -> None:
@@ -73,43 +90,59 @@ def register(
     async def on_batch(partition: int, batch: TopicBatch) -> None:
         windows = current()
         tw = windows.get(batch.topic)
-        if tw is None:
-            tw = windows[batch.topic] = build(batch.topic, {}, 0.0)
+        if tw is None:  # new, or expired: judged by its partition's clock like the others
+            tw = windows[batch.topic] = build(batch.topic, {}, clocks.get(partition, 0.0))
         touched: set[int] = set()
         clock_used = False
         now = time.time()
         for c in batch.contributions():
-            outcome, pane = tw.add(c)
+            outcome, start = tw.add(c)
             metrics.RECORDS.labels("windows", outcome).inc()
             if outcome in PANE_CHANGED:
-                touched.add(pane)
+                touched.add(start)
             clock_used = clock_used or outcome in CLOCK_USED
             if outcome == "late":  # beyond the allowed lateness: kept in events only
                 late = LateRecord(
-                    batch.topic, c.event_id, c.published_at, pane, now, tw.closed_until
+                    batch.topic, c.event_id, c.published_at, start, now, tw.closed_until
                 )
                 await topics.late.send(key=batch.topic.encode(), value=late.to_json())
         if clock_used:
             # The clock an amendment or a late verdict was judged by goes first: a restart must
             # not judge the same text against an older clock (and reuse an amendment number).
-            table[closed_key(batch.topic)] = tw.closed_until
-        for pane in touched:
-            table[pane_key(batch.topic, pane)] = tw.panes[pane].to_dict()
+            clocks[partition] = max(clocks.get(partition, 0.0), tw.closed_until)
+            table[closed_key(partition)] = clocks[partition]
+        for start in touched:
+            changed = tw.panes[start]
+            table[pane_key(batch.topic, start, changed.writes)] = changed.delta()
 
     async def close(partition: int, close_to: float, now: float, *, running: bool) -> None:
-        for topic, tw in list(current().items()):
-            if partition_for(topic, topics.partitions) != partition:
+        windows = current()
+        # Running windows at most once a running_interval_s (only those that changed), so
+        # ClickHouse gets rows in proportion to windows, not to ticks.
+        running = running and now - running_s.get(partition, 0.0) >= settings.running_interval_s
+        if running:
+            running_s[partition] = now
+        # The partition's watermark alone: a topic's own newest text must not close its windows
+        # ahead of texts still upstream.
+        clock = max(close_to, clocks.get(partition, 0.0))
+        moved = False
+        for topic, tw in list(windows.items()):
+            if partition_of(topic) != partition:
                 continue
-            # The partition's watermark alone: a topic's own newest text must not close its
-            # windows ahead of texts still upstream.
-            closed, expired = tw.close(max(close_to, tw.closed_until), now)
+            closed, expired = tw.close(max(clock, tw.closed_until), now)
             await emit(closed)
             if running:
                 await emit(tw.running(now))
-            if closed or expired:
-                table[closed_key(topic)] = tw.closed_until
-            for pane in expired:
-                del table[pane_key(topic, pane)]
+            moved = moved or bool(closed or expired)
+            for start, pane in expired.items():
+                for key in pane_keys(topic, start, pane):
+                    table.pop(key, None)
+            if not tw.panes:
+                del windows[topic]  # quiet past every window's horizon: nothing left to keep
+                table.pop(f"{topic}{SEP}{CLOSED}", None)  # an older release's clock of its own
+        clocks[partition] = clock
+        if moved:  # else nothing was given by it: a restart may start from the older one
+            table[closed_key(partition)] = clock
 
     async def on_tick(partition: int, tick: Tick) -> None:
         await close(partition, clock.on_tick(partition, tick.wall), time.time(), running=True)

@@ -2,8 +2,9 @@
 
 Every window is a sum of one-minute panes, so one pane per (topic, minute) is all the state a
 topic needs, whatever windows are configured (tumbling 1 min, hopping 15 min / 1 min, 1 h / 5 min).
-A pane remembers the ids of the texts it counted, so a text delivered twice (a replay after a
-crash, a repeat upstream) is counted once: the counts are exact under at-least-once delivery.
+A pane remembers digests of the ids of the texts it counted, so a text delivered twice (a replay
+after a crash, a repeat upstream) is counted once: the counts are exact under at-least-once
+delivery. Each id is written to the changelog once (``Pane.delta``).
 It also remembers the clocks at which texts were counted into it after its minute had closed
 (within the allowed lateness, stream/windows/state.py): how often each window that holds it has
 been amended is derived from them, so nothing per window needs persisting.
@@ -61,28 +62,37 @@ def pane_start(ts: float) -> int:
     return int(ts // PANE_S) * PANE_S
 
 
-def id_digest(event_id: str) -> str:
-    return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
+def id_digest(event_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big")
 
 
 @dataclass
 class Pane:
+    """A pane's sums, the digests of the ids it counted, its evidence and amendment clocks.
+
+    Persisted as deltas (``delta``, ``from_deltas``): each write carries the sums so far and only
+    what is new since the last write (ids, evidence, amendment clocks), so the changelog costs a
+    constant per text, not the whole id set again at every write (which grew with the square of
+    the pane's size). A delta is one table entry: it is written whole or not at all.
+    """
+
     n_negative: int = 0
     n_neutral: int = 0
     n_positive: int = 0
     score_sum: float = 0.0
     reach_sum: float = 0.0
     reach_score_sum: float = 0.0
-    ids: list[str] = field(default_factory=list)
     negatives: list[tuple[float, str]] = field(default_factory=list)  # lowest scores, event ids
     late: list[float] = field(default_factory=list)  # clocks of counts after the minute closed
-    _seen: set[str] = field(default_factory=set, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        self._seen = set(self.ids)
+    writes: int = 0  # deltas written so far: the next one's sequence number
+    legacy: bool = field(default=False, repr=False, compare=False)  # also written whole, once
+    seen: set[int] = field(default_factory=set, repr=False)  # digests of the ids counted
+    _new: list[int] = field(default_factory=list, repr=False, compare=False)
+    _new_negatives: list[tuple[float, str]] = field(default_factory=list, repr=False, compare=False)
+    _new_late: list[float] = field(default_factory=list, repr=False, compare=False)
 
     def has(self, event_id: str) -> bool:
-        return id_digest(event_id) in self._seen
+        return id_digest(event_id) in self.seen
 
     @property
     def n(self) -> int:
@@ -91,10 +101,10 @@ class Pane:
     def add(self, c: Contribution) -> bool:
         """Count a contribution; False when this text was already counted here."""
         digest = id_digest(c.event_id)
-        if digest in self._seen:
+        if digest in self.seen:
             return False
-        self._seen.add(digest)
-        self.ids.append(digest)
+        self.seen.add(digest)
+        self._new.append(digest)
         if c.label == "negative":
             self.n_negative += 1
         elif c.label == "positive":
@@ -105,7 +115,11 @@ class Pane:
         self.reach_sum += c.reach
         self.reach_score_sum += c.reach * c.score
         if c.label == "negative":
-            self.negatives = sorted([*self.negatives, (c.score, c.event_id)])[:EVIDENCE]
+            pair = (c.score, c.event_id)
+            kept = sorted([*self.negatives, pair])[:EVIDENCE]
+            if pair in kept:
+                self._new_negatives.append(pair)
+            self.negatives = kept
         return True
 
     def amended_at(self, clock: float) -> None:
@@ -113,26 +127,52 @@ class Pane:
         pane's minute had closed; one entry per clock, however many texts."""
         if clock not in self.late:
             self.late.append(clock)
+            self._new_late.append(clock)
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "n_negative": self.n_negative,
-            "n_neutral": self.n_neutral,
-            "n_positive": self.n_positive,
-            "score_sum": self.score_sum,
-            "reach_sum": self.reach_sum,
-            "reach_score_sum": self.reach_score_sum,
-            "ids": self.ids,
-            "negatives": [list(pair) for pair in self.negatives],
-        }
-        # Only when there is one: a pane never amended is stored as before allowed lateness.
-        return data | {"late": self.late} if self.late else data
+    def delta(self) -> list[Any]:
+        """What to write now (compact: a list, not a dict with names): the sums so far, then the
+        id digests, evidence and amendment clocks added since the last write. Counts as written."""
+        sums: list[float] = [self.n_negative, self.n_neutral, self.n_positive]
+        sums += [self.score_sum, self.reach_sum, self.reach_score_sum]
+        ids = [f"{d:016x}" for d in self._new]
+        negatives = [list(pair) for pair in self._new_negatives]
+        data = [*sums, ids, negatives]
+        if self._new_late:
+            data.append(self._new_late)
+        self._new, self._new_negatives, self._new_late = [], [], []
+        self.writes += 1
+        return data
+
+    @classmethod
+    def from_deltas(cls, deltas: list[tuple[int, list[Any]]]) -> Pane:
+        """The pane written as ``(sequence, delta)`` pairs, in any order; missing ones (a worker
+        that stopped between writing two deltas of one batch is replayed) hold nothing lost:
+        each delta is whole, and the replayed batch counts again what no delta holds."""
+        pane = cls()
+        for seq, data in sorted(deltas, key=lambda item: item[0]):
+            (pane.n_negative, pane.n_neutral, pane.n_positive) = (int(x) for x in data[:3])
+            (pane.score_sum, pane.reach_sum, pane.reach_score_sum) = (float(x) for x in data[3:6])
+            pane.seen.update(int(d, 16) for d in data[6])
+            pane.negatives.extend((float(score), str(event_id)) for score, event_id in data[7])
+            pane.late.extend(float(clock) for clock in (data[8] if len(data) > 8 else []))
+            pane.writes = max(pane.writes, seq + 1)
+        pane.negatives = sorted(set(pane.negatives))[:EVIDENCE]
+        pane.late = sorted(set(pane.late))
+        return pane
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Pane:
-        negatives = [(float(score), str(event_id)) for score, event_id in data.get("negatives", [])]
-        late = [float(clock) for clock in data.get("late", [])]
-        return cls(**{**data, "negatives": negatives, "late": late})
+        """A pane written whole (before deltas: the table entries of an older release)."""
+        pane = cls.from_deltas([])
+        pane.n_negative, pane.n_neutral = int(data["n_negative"]), int(data["n_neutral"])
+        pane.n_positive = int(data["n_positive"])
+        pane.score_sum, pane.reach_sum = float(data["score_sum"]), float(data["reach_sum"])
+        pane.reach_score_sum = float(data["reach_score_sum"])
+        pane.seen = {int(d, 16) for d in data.get("ids", [])}
+        pane.negatives = [(float(s), str(e)) for s, e in data.get("negatives", [])]
+        pane.late = [float(clock) for clock in data.get("late", [])]
+        pane.legacy = True
+        return pane
 
 
 def window_record(

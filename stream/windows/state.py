@@ -73,7 +73,6 @@ class TopicWindows:
         self.allowed_lateness_s = allowed_lateness_s
         self.panes: dict[int, Pane] = panes or {}
         self.closed_until = closed_until
-        self.max_event_time = 0.0
         self._open: set[tuple[int, int]] = set()
         self._dirty: set[int] = set()  # panes changed since the last running()
         for start, pane in self.panes.items():
@@ -119,7 +118,6 @@ class TopicWindows:
             if pane is not None and pane.has(c.event_id):
                 return "repeat", start
             return "late", start
-        self.max_event_time = max(self.max_event_time, c.published_at)
         if pane is None:
             pane = self.panes[start] = Pane()
         if not pane.add(c):
@@ -130,9 +128,6 @@ class TopicWindows:
         pane.amended_at(self.closed_until)
         self._amended.add(start)
         return "amended", start
-
-    def clock(self, wall: float | None) -> float:
-        return max(self.max_event_time, wall or 0.0, self.closed_until)
 
     def running(self, now: float) -> list[WindowRecord]:
         """The current state of the open windows that end with a pane that changed since the last
@@ -147,11 +142,12 @@ class TopicWindows:
         self._dirty.clear()
         return [self._record(size, start, final=False, now=now) for size, start in sorted(keys)]
 
-    def close(self, clock: float, now: float) -> tuple[list[WindowRecord], list[int]]:
+    def close(self, clock: float, now: float) -> tuple[list[WindowRecord], dict[int, Pane]]:
         """Windows closed by ``clock`` and the closed windows amended since the clock last moved
-        (final, once each, with their amendments), and the panes no window needs any more."""
+        (final, once each, with their amendments), and the panes no window needs any more (by
+        start, oldest first; removed from ``panes``)."""
         if clock <= self.closed_until:
-            return [], []
+            return [], {}
         done = {k for k in self._open if k[1] + k[0] + self.lateness_s <= clock}
         keys = sorted(done | self._amended_windows())
         # Before the panes expire: an amended window may be the oldest one they serve.
@@ -161,9 +157,7 @@ class TopicWindows:
         self.closed_until = clock
         horizon = max(spec.size_s for spec in self.specs) + self.lateness_s
         horizon += self.allowed_lateness_s
-        expired = sorted(p for p in self.panes if p + horizon <= clock)
-        for p in expired:
-            del self.panes[p]
+        expired = {p: self.panes.pop(p) for p in sorted(self.panes) if p + horizon <= clock}
         return records, expired
 
     def _amended_windows(self) -> set[tuple[int, int]]:

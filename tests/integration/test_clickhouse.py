@@ -220,3 +220,30 @@ def test_unscored_events_are_not_counted_neutral(database: tuple[str, Client]) -
         ("x:en", "neutral"),
     ]
     assert migrations.migrate(execute, files)[0] == unscored_label_migration(files)
+
+
+def test_settled_deliveries_are_read_with_when_they_settled(
+    settings: Settings, database: tuple[str, Client]
+) -> None:
+    from stream.delivery.runner import settled_deliveries
+    from stream.records import Delivery
+
+    name, client = database
+    migrations.migrate(clickhouse.executor(client), migrations.load_migrations())
+    now = float(int(time.time()))
+    rows = [
+        Delivery("d1", "a1", "s1", "webhook", "https://x.test/", 1, "retry", 503, "", 1.0, now - 60,
+                 now),
+        Delivery("d1", "a1", "s1", "webhook", "https://x.test/", 2, "delivered", 204, "", 1.0,
+                 now - 30, 0.0),
+        Delivery("d2", "a2", "s1", "webhook", "https://x.test/", 1, "retry", 503, "", 1.0, now,
+                 now),
+        Delivery("d3", "a3", "s1", "kafka", "desk", 1, "dead_letter", 0, "x", 1.0, now - 8 * 86_400,
+                 0.0),  # beyond the lookback
+    ]  # fmt: skip
+    spec = TABLES["deliveries"]
+    client.execute(spec.insert_sql(), [spec.row(spec.decode(r.to_json()), 1) for r in rows])
+    ours = settings.model_copy(
+        update={"clickhouse": settings.clickhouse.model_copy(update={"database": name})}
+    )
+    assert settled_deliveries(ours) == {"d1": now - 30}

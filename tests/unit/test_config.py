@@ -139,6 +139,9 @@ BAD: list[Case] = [
     ("alerts", "window_seconds", "300", "300",
      "alerts.window_seconds (FINPULSE_ALERTS_WINDOW_SECONDS) is 300, not a window size of "
      "pipeline.windows (FINPULSE_PIPELINE_WINDOWS): 60, 900, 3600"),
+    ("alerts", "topic_expiry_s", "3600", "3600",
+     "alerts.topic_expiry_s (FINPULSE_ALERTS_TOPIC_EXPIRY_S) is 3600.0, not above "
+     "pipeline.allowed_lateness_s (21600.0)"),
     ("clickhouse", "port", '"many"', "many", "valid integer"),
 ]  # fmt: skip
 
@@ -153,7 +156,10 @@ def test_bad_values_fail_at_load_naming_the_setting(tmp_path: Path, case: Case) 
         text = str(error.value)
         assert message in text
         assert variable in text
-        if key != "window_seconds":  # a check across sections: both names, no single origin
+        if key not in (
+            "window_seconds",
+            "topic_expiry_s",
+        ):  # a check across sections: both names, no single origin
             assert f"[{section}] {key} ({variable}, from {origin})" in text
 
 

@@ -38,6 +38,7 @@ PURE = (
     "delivery.policy",
     "delivery.jobs",
     "delivery.offsets",
+    "delivery.settled",
     "clickhouse.sql_text",
     "clickhouse.cookbook",
     "clickhouse.tables",

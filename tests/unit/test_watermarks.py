@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from stream.watermarks import HOLD, UpstreamView
+from stream.watermarks import HOLD, MarkPacer, UpstreamView, stage_watermark
 
 TOTALS = {"news.raw": 2}
 
@@ -38,3 +38,30 @@ def test_a_mark_never_goes_back_and_the_latest_idle_flag_wins() -> None:
 
 def test_nothing_known_holds() -> None:
     assert UpstreamView().watermark_s() == HOLD
+
+
+def test_marks_go_every_interval_and_at_once_when_a_window_may_close() -> None:
+    pacer = MarkPacer(interval_s=0.5, close_delay_s=10.0)
+    t0 = 1_800_000_000.0  # a whole minute
+    assert pacer.due(t0 + 5, now_s=100.0)  # nothing sent yet
+    pacer.sent(t0 + 5, now_s=100.0)
+    assert not pacer.due(t0 + 9.9, now_s=100.1)  # the minute before t0 may not close yet
+    assert pacer.due(t0 + 10.0, now_s=100.1)  # it may now: no waiting for the interval
+    pacer.sent(t0 + 10.0, now_s=100.1)
+    assert not pacer.due(t0 + 30.0, now_s=100.2)
+    assert not pacer.due(None, now_s=100.2)  # idle or held: only the interval
+    assert pacer.due(None, now_s=100.6)
+
+
+@pytest.mark.parametrize(
+    ("view", "expected"),
+    [
+        ({}, None),
+        ({"a/0": (5.0, True)}, None),
+        ({"a/0": (5.0, False), "a/1": (3.0, False), "a/2": (1.0, True)}, 3.0),
+    ],
+)
+def test_a_stage_lets_through_its_lowest_partition_not_idle(
+    view: dict[str, tuple[float, bool]], expected: float | None
+) -> None:
+    assert stage_watermark(view) == expected

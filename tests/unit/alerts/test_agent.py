@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from typing import Any
 
@@ -23,8 +24,13 @@ def window(i: int, neg: int, neu: int, pos: int, amendments: int = 0) -> WindowR
                         neg / n, True, emitted_at, ["wire:1"], amendments)  # fmt: skip
 
 
-def alerts_of(records: list[WindowRecord]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """What the agent sends for these windows, and what its table holds after them."""
+def alerts_of(
+    records: list[WindowRecord],
+    settings: AlertSettings | None = None,
+    writes: list[str] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """What the agent sends for these windows, and what its table holds after them; ``writes``
+    receives the key of every table write. One partition: every topic's state is on it."""
     app = faust.App("alerts-test", broker="kafka://127.0.0.1:1", store="memory://")
     windows, alerts = app.topic("windows", value_serializer="raw"), app.topic("alerts")
     sent: list[dict[str, Any]] = []
@@ -33,7 +39,17 @@ def alerts_of(records: list[WindowRecord]) -> tuple[list[dict[str, Any]], dict[s
         sent.append(json.loads(value))
 
     alerts.send = send  # type: ignore[method-assign,assignment]
-    alert_agent.register(app, windows, alerts, PipelineSettings(), AlertSettings())
+    pipeline = PipelineSettings(partitions=1)
+    alert_agent.register(app, windows, alerts, pipeline, settings or AlertSettings())
+    table = app.tables["alert-state"]
+    on_key_set = table.on_key_set
+
+    def counted(key: str, value: Any) -> None:
+        if writes is not None:
+            writes.append(key)
+        on_key_set(key, value)
+
+    table.on_key_set = counted  # type: ignore[method-assign]
 
     async def deliver() -> None:
         async with app.agents["alerts"].test_context() as agent:
@@ -41,7 +57,7 @@ def alerts_of(records: list[WindowRecord]) -> tuple[list[dict[str, Any]], dict[s
                 await agent.put(w.to_json())
 
     asyncio.run(deliver())
-    return sent, dict(app.tables["alert-state"].items())
+    return sent, dict(table.items())
 
 
 def test_an_amended_window_alerts_once_with_its_lateness_and_a_replay_is_skipped() -> None:
@@ -59,3 +75,25 @@ def test_an_amended_window_alerts_once_with_its_lateness_and_a_replay_is_skipped
     assert sent[0]["evidence"]["window"]["n_negative"] == 12  # the record that arrived, in full
     assert sent[1]["evidence"]["window"] == {"n": 20, "negative_share": 0.1}  # what was kept
     assert sorted(table) == [f"AAPL\x1f{rule}" for rule in sorted(RULES)]
+
+
+def test_a_topic_quiet_longer_than_its_expiry_holds_no_alert_state() -> None:
+    quiet = [dataclasses.replace(window(i, 2, 8, 10), topic="QUIET") for i in range(10)]
+    busy = [window(i, 2 + i % 2, 8, 10) for i in range(200)]  # 200 minutes on
+    settings = AlertSettings(topic_expiry_s=3600)
+    _, table = alerts_of([*quiet, *busy[:100]], settings)
+    assert {key.split("\x1f")[0] for key in table} == {"AAPL", "QUIET"}  # next look: at 120 min
+    _, table = alerts_of([*quiet, *busy], settings)
+    assert {key.split("\x1f")[0] for key in table} == {"AAPL"}
+    _, table = alerts_of([*quiet, *busy], AlertSettings(topic_expiry_s=7 * 86_400))
+    assert {key.split("\x1f")[0] for key in table} == {"AAPL", "QUIET"}
+
+
+def test_an_unchanged_state_is_not_rewritten() -> None:
+    ws = [window(i, 2 + i % 2, 8, 10) for i in range(12)]
+    once: list[str] = []
+    alerts_of(ws, writes=once)
+    assert len(once) == 12 * len(RULES)  # every first window moves each rule's state on
+    twice: list[str] = []
+    alerts_of([*ws, *ws], writes=twice)  # the same windows again: a replay
+    assert twice == once

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from typing import Any, cast
@@ -13,7 +14,8 @@ from stream.delivery.channels import Channels
 from stream.delivery.jobs import Job
 from stream.delivery.offsets import OffsetTracker
 from stream.delivery.policy import Answer
-from stream.delivery.runner import Deliverer, SubscriberView
+from stream.delivery.runner import SETTLED_LOOKBACK_S, Deliverer, SubscriberView
+from stream.delivery.settled import Settled
 from stream.delivery.store import SubscriptionStore
 from stream.records import Delivery, Subscription
 from tests.unit.delivery.examples import hook, job, kafka
@@ -60,10 +62,11 @@ async def settle(sub: Subscription, *answers: Answer | str) -> tuple[list[Delive
     tracker.add(0, 10, 1)
     settings = DeliverySettings(max_attempts=3, backoff_initial_s=0.001, backoff_max_s=0.002)
     deliverer = Deliverer(settings, view, producer, Channels(webhook=script, kafka=script),
-                          tracker, set(), "deliveries", "alerts.deadletter")  # fmt: skip
+                          tracker, Settled(SETTLED_LOOKBACK_S), "deliveries",
+                          "alerts.deadletter")  # fmt: skip
     j = job(sub)
     await deliverer.settle(j)
-    assert deliverer.settled == {j.delivery_id}
+    assert list(deliverer.settled.at) == [j.delivery_id]
     assert tracker.committable() == {0: 11}  # settled, whatever the outcome
     assert script.attempts == list(range(1, len(script.attempts) + 1))
     rows = [Delivery.from_dict(r) for r in producer.sent.pop("deliveries")]
@@ -118,3 +121,30 @@ async def test_a_subscription_paused_or_deleted_meanwhile_cancels_the_rest(statu
     ]
     assert rows[1].channel == ("webhook" if status == "paused" else "")
     assert producer.sent == {}
+
+
+@pytest.mark.parametrize("status", ["active", "paused", "deleted"])
+async def test_the_queue_and_sender_of_a_stopped_subscription_go(status: str) -> None:
+    sub = hook()
+    view = SubscriberView(cast(SubscriptionStore, None))
+    view.by_id = {sub.subscription_id: sub}
+    script = Script(view, OK, OK if status == "active" else status)  # stopped at the second
+    settings = DeliverySettings(refresh_s=0.01, backoff_initial_s=0.001, backoff_max_s=0.002)
+    tracker = OffsetTracker()
+    tracker.add(0, 10, 1)
+    tracker.add(0, 11, 1)
+    deliverer = Deliverer(settings, view, Producer(), Channels(webhook=script, kafka=script),
+                          tracker, Settled(SETTLED_LOOKBACK_S), "deliveries",
+                          "alerts.deadletter")  # fmt: skip
+    deliverer.submit(job(sub, offset=10))
+    deliverer.submit(job(sub, offset=11))
+    for _ in range(500):  # both settled, then idle for refresh_s (0.01 s)
+        await asyncio.sleep(0.01)
+        if tracker.committable() == {0: 12} and (status == "active" or not deliverer.queues):
+            break
+    assert tracker.committable() == {0: 12}
+    if status == "active":
+        assert list(deliverer.queues) == [sub.subscription_id] and len(deliverer.tasks) == 1
+    else:
+        assert deliverer.queues == {} and deliverer.tasks == set()
+    await deliverer.close()

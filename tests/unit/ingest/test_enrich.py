@@ -156,16 +156,3 @@ def test_dedupe_verdicts() -> None:
                          social=False, extractor=x)  # fmt: skip
     assert judge(story, other_again, horizon_s=60) == "repeat"
     assert judge(story, other, horizon_s=60) == "replay"
-
-
-def test_story_cache_forgets_by_horizon_and_size() -> None:
-    from stream.scoring.dedupe import StoryCache
-
-    cache = StoryCache(horizon_s=100, max_entries=3)
-    for i in range(3):
-        cache.add(i, Story(f"s:{i}", 1000.0 + i, {f"s:{i}": f"t/0/{i}"}))
-    assert cache.get(0) == Story("s:0", 1000.0, {"s:0": "t/0/0"})
-    cache.add(3, Story("s:3", 1003.0, {}))  # over the cap: the oldest goes
-    assert cache.get(0) is None and len(cache) == 3
-    cache.add(4, Story("s:4", 1102.5, {}))  # 1, 2 are now beyond the horizon
-    assert cache.get(1) is None and cache.get(2) is None and cache.get(3) is not None

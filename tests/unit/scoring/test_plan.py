@@ -61,6 +61,7 @@ def plan(
         set(covered.split(",")),
         horizon_s=HORIZON_S,
         score_texts=score_texts,
+        now_s=T0,
     )
 
 

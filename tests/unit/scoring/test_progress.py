@@ -6,68 +6,34 @@ from stream.scoring.progress import EnrichedMarks, Progress
 T0 = 1_800_000_000  # a whole hour
 
 
-def test_the_scoring_watermark_waits_for_the_slowest_partition_and_batch() -> None:
-    p = Progress(idle_s=10)
-    # A back-fill: partition 0 is read up to minute 15 while partition 1 is still at minute 3.
-    p.started(1, [(0, 10), (0, 11), (1, 5)], [T0 + 900, T0 + 840, T0 + 180], now=100.0)
-    assert p.watermark(100.0) == T0 + 180  # the batch in flight and partition 1 hold it
+def test_a_batch_in_flight_holds_the_wall_clock() -> None:
+    p = Progress()
+    p.started(1, [(0, 10), (1, 5)], [T0 + 900, T0 + 180], now=100.0)
+    p.started(2, [(0, 11)], [T0 + 950], now=101.0)
+    assert p.wall(200.0) == 100.0  # a stuck batch holds the window timer
+    assert p.in_flight == {1: T0 + 180, 2: T0 + 950}
     p.finished(1)
-    assert p.watermark(100.5) == T0 + 180  # partition 1 is behind
-    p.started(2, [(1, 6)], [T0 + 600], now=101.0)
-    assert p.watermark(101.0) == T0 + 600
+    assert p.wall(200.0) == 101.0
     p.finished(2)
-    assert p.watermark(101.0) == T0 + 600
-    # Partition 1 goes quiet (its part of the stream ended): it holds nothing back any more.
-    assert p.watermark(112.0) == T0 + 900
-    assert p.wall(112.0) == 112.0
-    p.started(3, [(0, 12)], [T0 + 950], now=113.0)
-    assert p.wall(200.0) == 113.0  # a stuck batch holds the wall clock
+    assert p.wall(200.0) == 200.0
+    assert p.in_flight == {}
 
 
-def test_a_partition_with_records_not_taken_yet_holds_the_watermark() -> None:
-    p = Progress(idle_s=10)
-    p.assigned({0, 1})
-    p.start.update({0: 0, 1: 0})
-    # Both partitions were read long ago, then the stream went quiet.
-    p.started(1, [(0, 9), (1, 4)], [T0 + 60, T0 + 30], now=100.0)
-    p.finished(1)
-    p.observe(0, highwater=10)
-    p.observe(1, highwater=5)
-    assert p.watermark(200.0) == T0 + 60  # nothing busy: the latest time read
-    # A back-fill lands on both; partition 0 is read first and runs minutes ahead.
-    p.observe(1, highwater=400)
-    p.started(2, [(0, 10)], [T0 + 900], now=201.0)
-    p.finished(2)
-    p.observe(0, highwater=400)
-    assert p.watermark(201.5) == T0 + 30  # partition 1 has records waiting: it holds
-    p.started(3, [(1, 5)], [T0 + 300], now=202.0)
-    p.finished(3)
-    assert p.watermark(202.0) == T0 + 300
-    # Everything taken: partition 1 holds only while busy, as before.
-    p.observe(0, highwater=11)
-    p.observe(1, highwater=6)
-    assert p.watermark(202.5) == T0 + 300
-    assert p.watermark(213.0) == T0 + 900
-
-
-def test_a_partition_not_read_since_assignment_holds_the_watermark_at_zero() -> None:
-    p = Progress(idle_s=10)
+def test_a_partition_with_records_not_taken_yet_is_behind() -> None:
+    p = Progress()
     p.assigned({0, 1, 2})
     p.start.update({0: None, 1: 20, 2: 7})  # where reading began: the committed offsets
+    p.observe(0, highwater=None)  # not fetched yet: claims nothing
     p.observe(1, highwater=50)  # records 20 to 49 waiting
     p.observe(2, highwater=7)  # nothing waiting
-    p.observe(0, highwater=None)  # not fetched yet: claims nothing
-    p.started(1, [(0, 0)], [T0 + 900], now=100.0)
-    p.finished(1)
-    assert p.watermark(100.0) == 0.0  # partition 1 might hold anything
-    p.started(2, [(1, 20)], [T0 + 120], now=101.0)
-    p.finished(2)
-    assert p.watermark(101.0) == T0 + 120  # read: it holds at what it has read
+    assert p.behind == {1}
+    p.started(1, [(1, 20), (1, 49)], [T0, T0], now=100.0)
     p.observe(1, highwater=50)
-    assert p.watermark(150.0) == T0 + 120  # quiet but not done: still holds
-    # A rebalance takes partition 1 away: another worker answers for it now.
-    p.assigned({0, 2})
-    assert p.watermark(150.0) == T0 + 900
+    assert p.behind == set()
+    p.observe(1, highwater=60)  # more arrived
+    assert p.behind == {1}
+    p.assigned({0, 2})  # a rebalance: what was known is learnt again
+    assert p.behind == set() and p.start == {} and p.next_offset == {}
 
 
 def _ingest_mark(t: float, idle: bool = False) -> Mark:
@@ -93,10 +59,57 @@ def test_an_enriched_partition_is_idle_only_when_its_sources_are_and_nothing_wai
 
 
 def test_marks_taken_count_as_read_so_a_partition_ending_in_marks_is_not_behind() -> None:
-    progress = Progress(idle_s=15.0)
+    progress = Progress()
     progress.assigned({0})
     progress.started(1, [(0, 0)], [100.0], now=1.0)
     progress.finished(1)
     progress.passed(0, 1)  # the mark after the record
     progress.observe(0, highwater=2)
     assert progress.behind == set()
+
+
+def test_a_mark_applies_at_once_when_every_offset_before_it_was_taken_and_sent() -> None:
+    marks = EnrichedMarks("text.enriched", 1, grace_s=5.0)
+    marks.begin(0, 10)  # reading began at the committed offset 10
+    marks.started(actor=1, taken=[(0, 10), (0, 11)])
+    marks.read(0, 12, _ingest_mark(500.0), now_s=100.0)
+    assert marks.marks({0}, set(), None, 100.0)["text.enriched/0"] == (0.0, False)  # in flight
+    marks.finished(actor=1)
+    assert marks.marks({0}, set(), None, 100.0)["text.enriched/0"] == (500.0, False)  # no grace
+
+
+def test_a_mark_waits_for_a_record_before_it_that_no_actor_has_taken_yet() -> None:
+    # Actor 1's buffer feeder holds offset 11 while actor 1 scores its batch; actor 2 takes the
+    # mark at 12. Nothing is in flight below 12 yet the mark must wait: 11 is not sent.
+    marks = EnrichedMarks("text.enriched", 1, grace_s=5.0)
+    marks.begin(0, 10)
+    marks.started(actor=1, taken=[(0, 10)])
+    marks.finished(actor=1)
+    marks.read(0, 12, _ingest_mark(500.0), now_s=100.0)
+    assert marks.marks({0}, set(), None, 101.0)["text.enriched/0"] == (0.0, False)
+    assert marks.next_ready_s() == 105.0
+    marks.started(actor=1, taken=[(0, 11)])
+    assert marks.marks({0}, set(), None, 101.0)["text.enriched/0"] == (0.0, False)  # in flight
+    marks.finished(actor=1)
+    assert marks.marks({0}, set(), None, 101.0)["text.enriched/0"] == (500.0, False)
+
+
+def test_where_offsets_cannot_tell_a_mark_applies_after_the_grace() -> None:
+    marks = EnrichedMarks("text.enriched", 1, grace_s=5.0)
+    marks.read(0, 12, _ingest_mark(500.0), now_s=100.0)  # where reading began is not known
+    assert marks.marks({0}, set(), None, 104.0)["text.enriched/0"] == (0.0, False)
+    assert marks.marks({0}, set(), None, 105.0)["text.enriched/0"] == (500.0, False)
+
+
+def test_a_rebalance_learns_where_reading_begins_again() -> None:
+    marks = EnrichedMarks("text.enriched", 1, grace_s=5.0)
+    marks.begin(0, 0)
+    marks.started(actor=1, taken=[(0, 0), (0, 1), (0, 2)])
+    marks.finished(actor=1)
+    marks.assigned({0})  # re-seek to the committed offset 1: offsets 1 and 2 come again
+    marks.read(0, 3, _ingest_mark(500.0), now_s=100.0)
+    assert marks.marks({0}, set(), None, 100.0)["text.enriched/0"] == (0.0, False)
+    marks.begin(0, 1)
+    marks.started(actor=2, taken=[(0, 1), (0, 2)])
+    marks.finished(actor=2)
+    assert marks.marks({0}, set(), None, 100.0)["text.enriched/0"] == (500.0, False)

@@ -31,5 +31,8 @@ def test_window_starts_of_a_pane() -> None:
 def test_pane_round_trip() -> None:
     pane = Pane()
     pane.add(c(1, T0, "positive", 0.5, 10))
-    again = Pane.from_dict(pane.to_dict())
-    assert again == pane and not again.add(c(1, T0))
+    pane.add(c(2, T0, "negative", -0.5, 1))
+    first = pane.delta()
+    pane.add(c(3, T0, "negative", -0.9, 1))
+    again = Pane.from_deltas([(1, pane.delta()), (0, first)])
+    assert again == pane and not again.add(c(1, T0)) and again.negatives == pane.negatives
