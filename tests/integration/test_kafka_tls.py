@@ -83,6 +83,15 @@ def tls_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaSetting
             log.close()
 
 
+async def _create_topic(kafka: KafkaSettings, topic: str) -> None:
+    admin = AIOKafkaAdminClient(**client_options(kafka, client="test"))
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 2, 1)])
+    finally:
+        await admin.close()
+
+
 async def test_health_check_answers_over_tls(tls_kafka: KafkaSettings) -> None:
     result = await health.check_kafka(tls_kafka, 10)
     assert result.ok, result.detail
@@ -90,12 +99,7 @@ async def test_health_check_answers_over_tls(tls_kafka: KafkaSettings) -> None:
 
 async def test_produce_and_consume_over_mutual_tls(tls_kafka: KafkaSettings) -> None:
     topic = "tls-round-trip"
-    admin = AIOKafkaAdminClient(**client_options(tls_kafka, client="test"))
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 2, 1)])
-    finally:
-        await admin.close()
+    await _create_topic(tls_kafka, topic)
     sent = {f"value {i}".encode() for i in range(50)}
     producer = AIOKafkaProducer(**client_options(tls_kafka, client="test"), acks="all")
     await producer.start()
@@ -148,12 +152,7 @@ def test_a_faust_worker_counts_over_mutual_tls(tls_kafka: KafkaSettings, tmp_pat
     log = tmp_path / "worker.log"
 
     async def produce() -> None:
-        admin = AIOKafkaAdminClient(**client_options(tls_kafka, client="test"))
-        await admin.start()
-        try:
-            await admin.create_topics([NewTopic(topic, 2, 1)])
-        finally:
-            await admin.close()
+        await _create_topic(tls_kafka, topic)
         producer = AIOKafkaProducer(**client_options(tls_kafka, client="test"), acks="all")
         await producer.start()
         try:
