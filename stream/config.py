@@ -39,10 +39,15 @@ from pydantic_settings import (
 )
 
 from stream.alerts.rules import RULES, Rule, RuleSettings
+from stream.clickhouse.retention import DEFAULT_DAYS, TIME_COLUMNS
 from stream.errors import ConfigError
 from stream.windows.panes import DEFAULT_SPECS, WindowSpec, parse_specs
 
 RedactSources = Literal["social", "all", "none"]
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+# OAUTHBEARER is left out: aiokafka takes it only as a token-provider object written in code
+# (no setting can describe how to fetch the token), so it would be half a feature.
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 # ISO 639-1, the codes language detection and the raw post's ``lang`` use.
 _ISO_639_1 = """
@@ -132,6 +137,35 @@ class KafkaSettings(_Section):
         ge=0,
         description="how long the worker's producer waits to batch records into one request",
     )
+    # Security, for every Kafka client finpulse makes (stream/kafka/security.py builds them).
+    security_protocol: KafkaSecurityProtocol = Field(
+        "PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+    )
+    sasl_mechanism: SaslMechanism = Field(
+        "PLAIN", description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (SASL_* protocols)"
+    )
+    sasl_username: str = ""
+    sasl_password: SecretStr = SecretStr("")
+    ssl_cafile: Path | None = Field(None, description="CA bundle (PEM); None = the system's")
+    ssl_certfile: Path | None = Field(None, description="client certificate (PEM), for mTLS")
+    ssl_keyfile: Path | None = Field(None, description="client key (PEM), for mTLS")
+    ssl_key_password: SecretStr = SecretStr("")
+    ssl_check_hostname: bool = Field(True, description="the broker's name must match its cert")
+
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> KafkaSettings:
+        sasl = self.security_protocol.startswith("SASL_")
+        if sasl and not self.sasl_username:
+            raise ValueError(
+                f"security_protocol {self.security_protocol} needs a SASL user: set "
+                "FINPULSE_KAFKA_SASL_USERNAME and FINPULSE_KAFKA_SASL_PASSWORD"
+            )
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError(
+                "a client certificate needs its key and the key its certificate: set both "
+                "FINPULSE_KAFKA_SSL_CERTFILE and FINPULSE_KAFKA_SSL_KEYFILE, or neither"
+            )
+        return self
 
 
 class ClickHouseSettings(_Section):
@@ -144,15 +178,60 @@ class ClickHouseSettings(_Section):
     user: str = "default"
     password: SecretStr = SecretStr("")
     connect_timeout_s: float = 5.0
+    alt_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="host:port fail-over servers, tried in order when host:port fails"
+    )
+    secure: bool = Field(False, description="TLS on the native protocol (port 9440 by convention)")
+    ca_certs: Path | None = Field(None, description="CA bundle (PEM) for TLS; None = the system's")
+    verify: bool = Field(True, description="check the server's TLS certificate")
+    certfile: Path | None = Field(None, description="client certificate (PEM), for mutual TLS")
+    keyfile: Path | None = Field(None, description="client key (PEM), for mutual TLS")
+    # Days each table keeps (0 = for ever); `finpulse db retention` applies them. From the
+    # environment: JSON (FINPULSE_CLICKHOUSE_RETENTION_DAYS='{"events": 30}').
+    retention_days: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_DAYS))
+    # Compatibility measure for ClickHouse before 19.6 (the local 18.16), which has no TTL:
+    # retention drops whole monthly partitions past their age instead. `./ops/stack env` sets it.
+    ttl_unsupported: bool = False
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _check_retention(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        unknown = sorted(set(value) - set(TIME_COLUMNS))
+        if unknown:
+            raise ValueError(f"unknown table(s) {unknown}; known: {', '.join(TIME_COLUMNS)}")
+        bad = {k: v for k, v in value.items() if not isinstance(v, int) or v < 0}
+        if bad:
+            raise ValueError(f"{bad}: days are whole numbers, 0 or more (0 keeps for ever)")
+        return DEFAULT_DAYS | value
+
+    @field_validator("alt_hosts", mode="before")
+    @classmethod
+    def _check_hosts(cls, value: Any) -> Any:
+        items = _items(value)
+        if isinstance(items, tuple):
+            bad = [item for item in items if not re.fullmatch(r"[^\s:,]+:\d+", str(item))]
+            if bad:
+                raise ValueError(f"{', '.join(map(repr, bad))}: expected host:port[,host:port...]")
+        return items
 
 
 class TritonSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="FINPULSE_TRITON_", extra="forbid")
 
-    grpc: str = Field("127.0.0.1:18001", description="host:port of the gRPC endpoint")
+    grpc: str = Field(
+        "127.0.0.1:18001",
+        description="host:port of the gRPC endpoint; several (comma-separated) are replicas "
+        "that the scorer spreads batches over and fails over between",
+    )
     http: str = Field("127.0.0.1:18000", description="host:port of the HTTP endpoint")
     model: str = "sentiment"
     timeout_s: float = 10.0
+    ssl: bool = Field(False, description="TLS on gRPC")
+    ssl_root_certificates: Path | None = Field(None, description="CA bundle (PEM) for TLS")
+    ssl_private_key: Path | None = Field(None, description="client key (PEM), for mutual TLS")
+    ssl_certificate_chain: Path | None = Field(None, description="client cert (PEM), mutual TLS")
     model_repo: Path = Field(Path("model_repo"), description="the model repository Triton serves")
 
 
@@ -450,6 +529,8 @@ def _problem(
     key = f"[{section}] {field}" + "".join(
         f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest
     )
+    if not field:  # a check across settings of the section (a model validator)
+        return f"[{section}] {error['msg'].removeprefix('Value error, ')}"
     if error["type"] == "extra_forbidden":
         return f"{key} (in {path}): unknown setting; known: {', '.join(cls.model_fields)}"
     env = _env_var(cls, field)

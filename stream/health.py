@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import httpx
 from aiokafka import AIOKafkaClient
 
-from stream.clickhouse.client import DRIVER_ERRORS, connect
+from stream.clickhouse.client import DRIVER_ERRORS, connect, server_address
 from stream.config import ClickHouseSettings, KafkaSettings, TritonSettings
+from stream.kafka.security import client_options
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Health:
 async def check_kafka(settings: KafkaSettings, timeout_s: float = 5.0) -> Health:
     """The broker answers a metadata request."""
     client = AIOKafkaClient(
-        bootstrap_servers=settings.bootstrap, request_timeout_ms=int(timeout_s * 1000)
+        **client_options(settings, client="check"), request_timeout_ms=int(timeout_s * 1000)
     )
     try:
         await asyncio.wait_for(client.bootstrap(), timeout_s)
@@ -38,7 +39,7 @@ async def check_kafka(settings: KafkaSettings, timeout_s: float = 5.0) -> Health
 
 def check_clickhouse(settings: ClickHouseSettings, timeout_s: float = 5.0) -> Health:
     """The server runs a query over the native protocol."""
-    address = f"{settings.host}:{settings.port}"
+    address = server_address(settings)
     client = connect(
         settings.model_copy(update={"connect_timeout_s": timeout_s}), database="default"
     )

@@ -238,6 +238,8 @@ class Subscription(_Json):
     status: str  # active | paused | deleted
     created_at: float
     updated_at: float
+    # Also the X-Finpulse-* signature headers (deprecated; kept for one release).
+    legacy_headers: bool = False
 
 
 @dataclass

@@ -26,6 +26,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from stream.config import KafkaSettings
+from stream.kafka.security import client_options
+
 NEWS_SOURCES = ("newswire", "marketdesk", "finpost")
 SOCIAL_SOURCES = ("x", "stocktwits", "reddit")
 BURST_TICKERS = ("TSLA", "AAPL", "NVDA", "BA", "JPM")
@@ -174,14 +177,14 @@ def plan(
 
 
 async def produce(
-    bootstrap: str,
+    kafka: KafkaSettings,
     records: Sequence[Planned],
     *,
     progress: Callable[[int], None] | None = None,
     paced: bool = True,
 ) -> float:
     """Send the records (at their planned times when ``paced``); returns the seconds it took."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(**client_options(kafka, client="replay"), acks="all", linger_ms=5)
     await producer.start()
     started = time.monotonic()
     try:

@@ -69,8 +69,10 @@ def produce(kafka: KafkaSettings, topic: str, partitions: int, records: list[byt
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.errors import TopicAlreadyExistsError
 
+    from stream.kafka.security import client_options
+
     async def send() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        admin = AIOKafkaAdminClient(**client_options(kafka, client="backtest"))
         await admin.start()
         try:
             await admin.create_topics([NewTopic(topic, partitions, 1)])
@@ -78,7 +80,9 @@ def produce(kafka: KafkaSettings, topic: str, partitions: int, records: list[byt
             pass
         finally:
             await admin.close()
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+        producer = AIOKafkaProducer(
+            **client_options(kafka, client="backtest"), acks="all", linger_ms=20
+        )
         await producer.start()
         try:
             for record in records:
@@ -87,7 +91,6 @@ def produce(kafka: KafkaSettings, topic: str, partitions: int, records: list[byt
         finally:
             await producer.stop()
 
-    bootstrap = kafka.bootstrap
     with kafka_mapped(kafka):
         asyncio.run(send())
 

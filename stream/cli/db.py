@@ -91,3 +91,37 @@ def db_status(ctx: typer.Context, database: DatabaseOption = None) -> None:
     for m in db.files:
         table.add_row(f"{m.version:04d}", m.name, "applied" if m.version in applied else "pending")
     console.print(table)
+
+
+@app.command("retention")
+def db_retention(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option(help="Show what would be done; change nothing.")] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Apply clickhouse.retention_days: TTL clauses on a current server; with
+    clickhouse.ttl_unsupported (ClickHouse 18.16), drop the monthly partitions past their age."""
+    from datetime import UTC, datetime
+
+    from stream.clickhouse import retention
+
+    settings = read_settings(ctx).clickhouse
+    with _migration_session(ctx, database) as db:
+        if not settings.ttl_unsupported:
+            done = retention.ttl_statements(settings.retention_days)
+        else:
+            now = datetime.now(UTC)
+            done = []
+            for table, days in sorted(settings.retention_days.items()):
+                rows = db.execute(
+                    "SELECT DISTINCT partition FROM system.parts WHERE active AND "
+                    f"database = currentDatabase() AND table = '{table}'"
+                )
+                partitions = [int(p) for (p,) in rows]
+                for drop in retention.expired_partitions(table, partitions, days, now):
+                    done.append(f"ALTER TABLE {drop.table} DROP PARTITION {drop.partition}")
+        for sql in done:
+            if not dry_run:
+                db.execute(sql)
+            console.print(("would run: " if dry_run else "") + sql)
+    console.print(f"database {db.database}: {len(done)} retention statement(s)")

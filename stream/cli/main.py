@@ -3,7 +3,18 @@ command, the shared options and the one error handler in stream/cli/app.py."""
 
 from __future__ import annotations
 
-from stream.cli import api, backtest, check, config, db, model, pipeline, report, subscriptions
+from stream.cli import (
+    api,
+    backtest,
+    check,
+    config,
+    db,
+    model,
+    pipeline,
+    privacy,
+    report,
+    subscriptions,
+)
 
 # Imported "as" itself: the entry point, stream.cli.main:app (pyproject.toml, __main__.py, tests).
 from stream.cli.app import app as app
@@ -17,6 +28,7 @@ app.command()(backtest.backtest)
 app.command()(api.api)
 app.command()(report.report)
 app.add_typer(db.app, name="db")
+app.add_typer(privacy.app, name="privacy")
 app.add_typer(config.app, name="config")
 app.add_typer(model.app, name="model")
 app.add_typer(subscriptions.app, name="subscriptions")

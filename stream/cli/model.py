@@ -241,13 +241,14 @@ def model_score(
     ] = False,
 ) -> None:
     """Score texts through the running Triton and print label, score and probabilities."""
-    from stream.scoring.triton import TritonScorer
+    from stream.scoring.triton import TritonScorer, tls_options
 
     settings = read_settings(ctx)
 
     async def run() -> list[Any]:
         name = model or settings.triton.model
-        async with TritonScorer(settings.triton.grpc, model=name, retries=2) as scorer:
+        tls = tls_options(settings.triton)
+        async with TritonScorer(settings.triton.grpc, tls=tls, model=name, retries=2) as scorer:
             await scorer.check_ready()
             return await scorer.score(texts)
 

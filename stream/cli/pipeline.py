@@ -121,7 +121,7 @@ def replay(
     }
     with kafka_mapped(settings.kafka), tqdm(total=len(records), unit="rec", desc="replay") as bar:
         took = asyncio.run(
-            sample.produce(settings.kafka.bootstrap, records, progress=bar.update, paced=rate > 0)
+            sample.produce(settings.kafka, records, progress=bar.update, paced=rate > 0)
         )
     console.print(
         f"sent {len(records)} records in {took:.1f} s: "

@@ -70,6 +70,9 @@ def subscriptions_add(
         str | None, typer.Option(help="Webhook signing secret (default: a new random one).")
     ] = None,
     paused: Annotated[bool, typer.Option(help="Add it paused.")] = False,
+    legacy_headers: Annotated[
+        bool, typer.Option(help="Also send the X-Finpulse-* signature headers (deprecated).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Add a subscription. Prints its webhook secret: the only time it is shown."""
@@ -82,6 +85,7 @@ def subscriptions_add(
         "rules": rule or [],
         "min_severity": min_severity,
         "status": "paused" if paused else "active",
+        "legacy_headers": legacy_headers,
     }
     if kind:
         data["kinds"] = kind
@@ -94,8 +98,8 @@ def subscriptions_add(
     _show_subscription(vars(sub), as_json)
     if not as_json and sub.channel == "webhook":
         err_console.print(
-            "[yellow]Keep the secret: receivers verify X-Finpulse-Signature with it, and it is "
-            "not shown again.[/yellow]"
+            "[yellow]Keep the secret: receivers verify the webhook-signature header with it "
+            "(Standard Webhooks), and it is not shown again.[/yellow]"
         )
 
 
@@ -171,13 +175,7 @@ def subscriptions_receive(
 
     async def receive(request: web.Request) -> web.Response:
         body = await request.read()
-        ok = signing.verify(
-            secret,
-            request.headers.get(signing.TIMESTAMP_HEADER),
-            request.headers.get(signing.SIGNATURE_HEADER),
-            body,
-            now=time.time(),
-        )
+        ok = signing.verify_standard(secret, dict(request.headers), body, now=time.time())
         if not ok:
             err_console.print("[red]refused: bad or old signature[/red]")
             return web.Response(status=401)

@@ -38,16 +38,31 @@ _FIXES = {
 
 
 def connect(settings: ClickHouseSettings, *, database: str | None = None) -> Client:
-    """A client for the configured server; ``database`` overrides the configured one."""
-    return Client(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password.get_secret_value(),
-        database=database if database is not None else settings.database,
-        connect_timeout=settings.connect_timeout_s,
-        settings={"use_client_time_zone": False},
-    )
+    """A client for the configured server; ``database`` overrides the configured one. The one
+    place a ClickHouse client is built, so TLS and fail-over hosts reach every caller."""
+    return Client(**client_options(settings, database=database))
+
+
+def client_options(settings: ClickHouseSettings, *, database: str | None = None) -> dict[str, Any]:
+    """clickhouse-driver's keyword arguments for the settings. With ``alt_hosts`` the driver
+    connects to the first server that answers, in order, and again on each reconnect."""
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "user": settings.user,
+        "password": settings.password.get_secret_value(),
+        "database": database if database is not None else settings.database,
+        "connect_timeout": settings.connect_timeout_s,
+        "settings": {"use_client_time_zone": False},
+    }
+    if settings.alt_hosts:
+        options["alt_hosts"] = ",".join(settings.alt_hosts)
+    if settings.secure:
+        options |= {"secure": True, "verify": settings.verify}
+        files = {"ca_certs": settings.ca_certs, "certfile": settings.certfile,
+                 "keyfile": settings.keyfile}  # fmt: skip
+        options |= {name: str(path) for name, path in files.items() if path is not None}
+    return options
 
 
 def ensure_database(settings: ClickHouseSettings, database: str | None = None) -> None:
@@ -82,8 +97,13 @@ def executor(client: Client) -> Any:
     return execute
 
 
+def server_address(settings: ClickHouseSettings) -> str:
+    """host:port, and the fail-over servers after it."""
+    return ",".join((f"{settings.host}:{settings.port}", *settings.alt_hosts))
+
+
 def unavailable(settings: ClickHouseSettings, exc: BaseException) -> ServiceUnavailable:
-    address = f"{settings.host}:{settings.port}"
+    address = server_address(settings)
     return ServiceUnavailable(
         f"ClickHouse at {address} (native protocol) did not answer: {exc}. Start it with "
         "`./ops/stack up`, or set FINPULSE_CLICKHOUSE_HOST / FINPULSE_CLICKHOUSE_PORT",
@@ -93,7 +113,7 @@ def unavailable(settings: ClickHouseSettings, exc: BaseException) -> ServiceUnav
 
 
 def refused(settings: ClickHouseSettings, exc: ServerException) -> ServiceError:
-    address = f"{settings.host}:{settings.port}"
+    address = server_address(settings)
     # The server appends its stack trace to the message: of no use to whoever reads ours.
     message = str(exc.message).split(". Stack trace:", 1)[0].strip()
     fix = _FIXES.get(exc.code or 0, "see the ClickHouse server log")

@@ -22,6 +22,7 @@ from stream.clickhouse.sink import ClickHouseSink
 from stream.clickhouse.tables import TABLES
 from stream.config import ClickHouseSettings, KafkaSettings, PipelineSettings
 from stream.kafka import compat as kafka_compat
+from stream.kafka.security import client_options
 from stream.kafka.topics import Topics
 from stream.logs import get_logger
 
@@ -64,8 +65,7 @@ async def run_sink(
     table = TABLES[table_name]
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=kafka.bootstrap,
-        client_id=f"{kafka.client_id}-sink-{table_name}",
+        **client_options(kafka, client=f"sink-{table_name}"),
         group_id=f"{settings.app_id}-sink-{table_name}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",

@@ -203,6 +203,7 @@ SUBSCRIPTIONS = Table(
         column("status", "LowCardinality(String)"),
         utc("created_at"),
         utc("updated_at"),
+        column("legacy_headers", "UInt8"),
     ),
 )
 

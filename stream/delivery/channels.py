@@ -48,13 +48,18 @@ class WebhookChannel:
         return await _timed(self._post(sub, job, attempt))
 
     async def _post(self, sub: Subscription, job: Job, attempt: int) -> Answer:
+        now = int(self.clock())
         headers = {
             "Content-Type": "application/json",
             "User-Agent": f"finpulse/{__version__}",
-            signing.DELIVERY_HEADER: job.delivery_id,
-            signing.ATTEMPT_HEADER: str(attempt),
-            **signing.headers(sub.secret, int(self.clock()), job.body),
+            **signing.standard_headers(sub.secret, job.delivery_id, now, job.body),
         }
+        if sub.legacy_headers:  # the X-Finpulse-* form, for one release
+            headers |= {
+                signing.DELIVERY_HEADER: job.delivery_id,
+                signing.ATTEMPT_HEADER: str(attempt),
+                **signing.headers(sub.secret, now, job.body),
+            }
         try:
             response = await self.client.post(
                 sub.target, content=job.body, headers=headers, timeout=self.timeout_s

@@ -44,6 +44,7 @@ from stream.delivery.store import SubscriptionStore
 from stream.delivery.subscriptions import subscribers
 from stream.errors import FinpulseError
 from stream.kafka import compat as kafka_compat
+from stream.kafka.security import client_options
 from stream.logs import get_logger
 from stream.records import Alert, Delivery, Subscription
 
@@ -294,9 +295,7 @@ async def run(settings: Settings, alerts_topic: str, deliveries_topic: str,
     view = SubscriberView(store)
     settled = Settled(SETTLED_LOOKBACK_S)
     settled.update(await _start(settings, view), now_s=time.time())
-    producer = AIOKafkaProducer(
-        bootstrap_servers=kafka.bootstrap, client_id=f"{kafka.client_id}-delivery", acks="all"
-    )
+    producer = AIOKafkaProducer(**client_options(kafka, client="delivery"), acks="all")
     http = httpx.AsyncClient(
         follow_redirects=False,
         limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
@@ -309,8 +308,7 @@ async def run(settings: Settings, alerts_topic: str, deliveries_topic: str,
     deliverer = Deliverer(settings.delivery, view, producer, channels, tracker, settled,
                           deliveries_topic, deadletter_topic)  # fmt: skip
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap,
-        client_id=f"{kafka.client_id}-delivery",
+        **client_options(kafka, client="delivery"),
         group_id=f"{settings.pipeline.app_id}-delivery",
         enable_auto_commit=False,
         auto_offset_reset="earliest",

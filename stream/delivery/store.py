@@ -19,7 +19,7 @@ from stream.records import Subscription
 
 COLUMNS = (
     "subscription_id, name, topics, rules, min_severity, kinds, channel, target, secret, status, "
-    "created_at, updated_at"
+    "created_at, updated_at, legacy_headers"
 )
 
 
@@ -28,10 +28,24 @@ def _time(ts: float) -> datetime:
 
 
 def _from_row(row: tuple[Any, ...]) -> Subscription:
-    sid, name, topics, rules, severity, kinds, channel, target, secret, status, made, changed = row
+    (
+        sid,
+        name,
+        topics,
+        rules,
+        severity,
+        kinds,
+        channel,
+        target,
+        secret,
+        status,
+        made,
+        changed,
+        legacy,
+    ) = row
     return Subscription(
         sid, name, list(topics), list(rules), severity, list(kinds), channel, target, secret,
-        status, made.timestamp(), changed.timestamp(),
+        status, made.timestamp(), changed.timestamp(), bool(legacy),
     )  # fmt: skip
 
 
@@ -52,7 +66,7 @@ class SubscriptionStore:
         row = (
             sub.subscription_id, sub.name, sub.topics, sub.rules, sub.min_severity, sub.kinds,
             sub.channel, sub.target, sub.secret, sub.status, _time(sub.created_at),
-            _time(sub.updated_at), time.time_ns(),
+            _time(sub.updated_at), int(sub.legacy_headers), time.time_ns(),
         )  # fmt: skip
         self._execute(f"INSERT INTO subscriptions ({COLUMNS}, version) VALUES", [row])
         return sub

@@ -7,6 +7,7 @@ delivers to them.
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import re
 import secrets
@@ -26,7 +27,9 @@ CHANNELS = ("webhook", "kafka")
 KINDS = ("alert", "escalation", "resolution")
 STATUSES = ("active", "paused")
 # The fields a change may touch; id, secret and times are the server's.
-EDITABLE = ("name", "topics", "rules", "min_severity", "kinds", "status", "target")
+EDITABLE = (
+    "name", "topics", "rules", "min_severity", "kinds", "status", "target", "legacy_headers"
+)  # fmt: skip
 _TOPIC = re.compile(r"^[A-Za-z0-9_.:*?\-\[\]/ ]{1,128}$")
 _KAFKA_TOPIC = re.compile(r"^[A-Za-z0-9._\-]{1,249}$")
 
@@ -36,7 +39,14 @@ def new_id() -> str:
 
 
 def new_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidSubscription(f"{name}: true or false is expected, got {value!r}")
+    return value
 
 
 def _strings(name: str, value: Any) -> list[str]:
@@ -105,6 +115,7 @@ def create(data: Mapping[str, Any], *, now: float) -> Subscription:
         status=str(data.get("status", "active")),
         created_at=now,
         updated_at=now,
+        legacy_headers=_flag("legacy_headers", data.get("legacy_headers", False)),
     )
     return _check(sub)
 
@@ -118,6 +129,8 @@ def change(sub: Subscription, data: Mapping[str, Any], *, now: float) -> Subscri
     for name, value in data.items():
         if name in ("topics", "rules", "kinds"):
             values[name] = _strings(name, value)
+        elif name == "legacy_headers":
+            values[name] = _flag(name, value)
         elif not isinstance(value, str):
             raise InvalidSubscription(f"{name}: a string is expected, got {value!r}")
         else:

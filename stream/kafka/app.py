@@ -9,6 +9,7 @@ from faust.types import TableT
 
 from stream.config import KafkaSettings
 from stream.kafka import compat as kafka_compat
+from stream.kafka.security import faust_credentials
 
 
 def broker_url(kafka: KafkaSettings) -> str:
@@ -31,6 +32,7 @@ def create_app(app_id: str, kafka: KafkaSettings, **options: Any) -> faust.App:
     # faust sends each record as soon as it is produced (linger 0): a request per record costs
     # the worker and the broker more CPU than the records themselves. A few ms batch them.
     options.setdefault("producer_linger", kafka.producer_linger_ms / 1000)
+    options.setdefault("broker_credentials", faust_credentials(kafka))
     return faust.App(app_id, broker=broker_url(kafka), **options)
 
 

@@ -26,7 +26,7 @@ from stream.records import MARK_PREFIX, Event, Mark, TopicBatch
 from stream.scoring.dedupe import StoryCache
 from stream.scoring.plan import Sentiment, apply_sentiments, contributions_by_topic, plan_batch
 from stream.scoring.progress import EnrichedMarks, Progress
-from stream.scoring.triton import ScoringError, TritonScorer
+from stream.scoring.triton import ScoringError, TritonScorer, tls_options
 from stream.watermarks import MarkPacer, stage_watermark
 
 log = get_logger(__name__)
@@ -83,6 +83,7 @@ def register(
     async def score(stream: faust.StreamT[bytes]) -> None:
         scorer = TritonScorer(
             triton.grpc,
+            tls=tls_options(triton),
             model=triton.model,
             timeout_s=triton.timeout_s,
             max_batch=settings.score_batch,

@@ -13,7 +13,7 @@ import httpx
 
 from stream.config import TritonSettings
 from stream.errors import ServiceUnavailable
-from stream.scoring.triton import TritonScorer
+from stream.scoring.triton import TritonScorer, tls_options
 from stream.sentiment.classifier import SentimentClassifier
 from stream.sentiment.labels import LABEL_IDS, LABELS
 from stream.sentiment.metrics import classification_metrics
@@ -58,7 +58,12 @@ def compare(
         # One request at a time and the same 64-text batches as in-process below: an int8
         # model's numbers depend on which texts share a batch (dynamic quantization).
         async with TritonScorer(
-            triton.grpc, model=model, version=str(version), timeout_s=60, max_in_flight=1
+            triton.grpc,
+            tls=tls_options(triton),
+            model=model,
+            version=str(version),
+            timeout_s=60,
+            max_in_flight=1,
         ) as scorer:
             await scorer.check_ready()
             return [s.label for s in await scorer.score(texts)]

@@ -1,15 +1,16 @@
-"""A webhook receiver on loopback for the delivery tests. It checks every signature with hmac
-itself (not with stream.delivery.signing), so a bug in our signing cannot agree with itself."""
+"""A webhook receiver on loopback for the delivery tests. It checks every signature with the
+``standardwebhooks`` package (not with stream.delivery.signing), as a subscriber's receiver
+would, so a bug in our signing cannot agree with itself."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from standardwebhooks import Webhook, WebhookVerificationError
 
 
 class Receiver:
@@ -19,6 +20,7 @@ class Receiver:
         self.status = status
         self.delay_s = delay_s  # a slow receiver: answers after this long
         self.received: list[dict[str, Any]] = []  # bodies whose signature was right
+        self.headers: list[dict[str, str]] = []  # and their headers
         self.refused = 0
         self._server: ThreadingHTTPServer | None = None
 
@@ -33,17 +35,17 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 time.sleep(receiver.delay_s)
-                ts = self.headers.get("X-Finpulse-Timestamp", "")
-                mac = hmac.new(receiver.secret.encode(), ts.encode() + b"." + body, hashlib.sha256)
-                given = self.headers.get("X-Finpulse-Signature", "")
-                fresh = ts.isdigit() and abs(time.time() - int(ts)) < 300
-                if fresh and hmac.compare_digest("sha256=" + mac.hexdigest(), given):
-                    if receiver.status < 300:
-                        receiver.received.append(json.loads(body))
-                    self.send_response(receiver.status)
-                else:
+                headers = dict(self.headers.items())
+                try:
+                    Webhook(receiver.secret).verify(body, headers, json_parse=False)
+                except WebhookVerificationError:
                     receiver.refused += 1
                     self.send_response(401)
+                else:
+                    if receiver.status < 300:
+                        receiver.received.append(json.loads(body))
+                        receiver.headers.append(headers)
+                    self.send_response(receiver.status)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:

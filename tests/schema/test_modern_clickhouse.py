@@ -88,3 +88,14 @@ def test_unscored_rows_are_their_own_label_and_neutral_again_after_rollback(exec
         ["x:2", "neutral"],
     ]
     assert migrations.migrate(execute, files)[0] == unscored_label_migration(files)
+
+
+def test_retention_ttl_clauses_apply_to_every_table(execute: Any) -> None:
+    from stream.clickhouse.retention import DEFAULT_DAYS, TIME_COLUMNS, ttl_statements
+
+    migrations.migrate(execute, migrations.load_migrations())
+    for sql in ttl_statements(DEFAULT_DAYS):
+        execute(sql)
+    ttls = dict(execute("SELECT name, engine_full FROM system.tables WHERE database = 'finpulse'"))
+    for table, days in DEFAULT_DAYS.items():
+        assert f"TTL {TIME_COLUMNS[table]} + toIntervalDay({days})" in ttls[table], table

@@ -43,6 +43,7 @@ PURE = (
     "clickhouse.cookbook",
     "clickhouse.tables",
     "web.views",
+    "clickhouse.retention",
     "sentiment.labels",
     "sentiment.metrics",
 )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 
 import httpx
 import pytest
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from stream import __version__
 from stream.backoff import Backoff
@@ -35,7 +37,7 @@ async def test_a_post_is_signed_so_the_receiver_can_verify_the_exact_body() -> N
         seen.append(request)
         return httpx.Response(204)
 
-    sub = hook()
+    sub = hook(legacy_headers=True)
     j = job(sub)
     answer = await webhook(receive).send(sub, j, 1)
     assert answer.status_code == 204 and answer.error == "" and answer.duration_s >= 0
@@ -54,6 +56,8 @@ async def test_a_post_is_signed_so_the_receiver_can_verify_the_exact_body() -> N
     assert h[signing.TIMESTAMP_HEADER] == str(int(NOW))
     assert h[signing.DELIVERY_HEADER] == j.delivery_id
     assert h[signing.ATTEMPT_HEADER] == "1"
+    assert signing.verify_standard(sub.secret, dict(h), request.content, now=NOW, tolerance_s=0)
+    assert h["webhook-id"] == j.delivery_id and h["webhook-timestamp"] == str(int(NOW))
     assert h["Content-Type"] == "application/json"
     assert h["User-Agent"] == f"finpulse/{__version__}"
     assert json.loads(request.content)["delivery_id"] == j.delivery_id
@@ -69,7 +73,7 @@ async def test_every_attempt_is_counted_and_signed_afresh() -> None:
 
     times = iter([NOW, NOW + 60.5, NOW + 300])
     channel = webhook(receive, clock=lambda: next(times))
-    sub = hook()
+    sub = hook(legacy_headers=True)
     j = job(sub)
     for attempt in (1, 2, 3):
         await channel.send(sub, j, attempt)
@@ -83,6 +87,25 @@ async def test_every_attempt_is_counted_and_signed_afresh() -> None:
         h = r.headers
         assert signing.verify(sub.secret, h[signing.TIMESTAMP_HEADER],
                               h[signing.SIGNATURE_HEADER], r.content, now=now)  # fmt: skip
+
+
+async def test_a_new_subscription_gets_standard_webhooks_headers_only() -> None:
+    seen: list[httpx.Request] = []
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    sub = hook()
+    j = job(sub)
+    await webhook(receive, clock=time.time).send(sub, j, 2)
+    (request,) = seen
+    # Verified by the standardwebhooks package, as a subscriber would.
+    Webhook(sub.secret).verify(request.content, dict(request.headers), json_parse=False)
+    assert request.headers["webhook-id"] == j.delivery_id
+    assert not [name for name in request.headers if name.lower().startswith("x-finpulse")]
+    with pytest.raises(WebhookVerificationError):
+        Webhook(hook().secret).verify(request.content, dict(request.headers), json_parse=False)
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,18 @@
-"""Webhook signatures: HMAC-SHA256 of "<timestamp>.<body>", refused when altered or old."""
+"""Webhook signatures: Standard Webhooks (checked against the standardwebhooks package) and the
+legacy HMAC-SHA256 of "<timestamp>.<body>", refused when altered or old."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+from datetime import UTC, datetime
 
 import pytest
+from standardwebhooks import Webhook
 
 from stream.delivery import signing
+from stream.delivery.subscriptions import new_secret
 
 SECRET = "whsec_" + "k" * 20
 TS = 1_790_000_000
@@ -42,3 +47,44 @@ def test_verify_takes_only_a_recent_signature_of_this_body_with_this_secret(
     secret: str, timestamp: str | None, sig: str | None, payload: bytes, now: float, ok: bool
 ) -> None:
     assert signing.verify(secret, timestamp, sig, payload, now=now) is ok
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        new_secret(),
+        "whsec_" + "s" * 30,
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",  # the Standard Webhooks example secret
+        "whsec_" + "a-b_c" * 8,  # url-safe characters, as older finpulse secrets had
+    ],
+)
+def test_standard_signature_is_the_standardwebhooks_packages(secret: str) -> None:
+    msg_id, body = "dlv_1", b'{"alert": {}}'
+    ours = signing.standard_signature(secret, msg_id, TS, body)
+    theirs = Webhook(secret).sign(msg_id, datetime.fromtimestamp(TS, UTC), body.decode())
+    assert ours == theirs and ours.startswith("v1,")
+
+
+@pytest.mark.parametrize(
+    ("change", "now", "ok"),
+    [
+        ({}, TS + 10, True),
+        ({}, TS + 301, False),
+        ({"webhook-id": "dlv_2"}, TS, False),
+        ({"webhook-signature": "v1,AAAA"}, TS, False),
+        ({"webhook-signature": "v0,x {sig}"}, TS, True),  # one of several matches
+        ({"webhook-timestamp": "soon"}, TS, False),
+    ],
+)
+def test_verify_standard(change: dict[str, str], now: float, ok: bool) -> None:
+    secret = new_secret()
+    headers = signing.standard_headers(secret, "dlv_1", TS, PAYLOAD)
+    sig = headers["webhook-signature"]
+    headers |= {name: value.format(sig=sig) for name, value in change.items()}
+    assert signing.verify_standard(secret, headers, PAYLOAD, now=now) is ok
+
+
+def test_new_secrets_are_whsec_base64_of_32_bytes() -> None:
+    secret = new_secret()
+    assert secret.startswith("whsec_")
+    assert len(base64.b64decode(secret.removeprefix("whsec_"), validate=True)) == 32
