@@ -181,14 +181,23 @@ def model_export(
     load: Annotated[
         bool, typer.Option(help="Ask a running Triton to load the new version.")
     ] = True,
+    name: Annotated[
+        str,
+        typer.Option(
+            help="Triton model name: sentiment (English), sentiment_multilingual (the "
+            "multilingual-e5-small model; route languages to it with pipeline.language_models)."
+        ),
+    ] = "sentiment",
 ) -> None:
-    """Export the trained model as the next version of model_repo/sentiment (ONNX fp32 + int8)."""
+    """Export the trained model as the next version of model_repo/NAME (ONNX fp32 + int8)."""
     from stream.sentiment import export as sexport
 
     settings = read_settings(ctx)
     repo = model_repo or settings.triton.model_repo
     kind = {"cpu": "KIND_CPU", "gpu": "KIND_GPU"}.get(device) or _auto_kind()
-    result = sexport.export(artifacts, repo, kind=kind, keep_versions=keep, max_f1_drop=max_f1_drop)
+    result = sexport.export(
+        artifacts, repo, kind=kind, keep_versions=keep, max_f1_drop=max_f1_drop, name=name
+    )
     table = Table("slice", "fp32 macro-F1", "int8 macro-F1", "int8 - fp32", title="export")
     for name, fp32 in result.figures.get("fp32", {}).items():
         int8 = result.figures["int8"][name]
@@ -200,7 +209,7 @@ def model_export(
         + (f"; removed versions {result.removed_versions}" if result.removed_versions else "")
     )
     if load:
-        _load_in_triton(settings, sexport.MODEL_NAME)
+        _load_in_triton(settings, name)
 
 
 def _auto_kind() -> str:
@@ -291,6 +300,9 @@ def model_eval(
         console.print(f"model version {result.version} ({result.variant}), {len(rows)} texts")
         console.print(format_metrics("served by Triton", result.served))
         console.print(format_metrics("in-process", result.in_process))
+        if len(result.by_language) > 1:
+            for lang, figures in result.by_language.items():
+                console.print(format_metrics(f"served, language {lang}", figures))
     if result.disagreements:
         for text, served, local in result.disagreements[:10]:
             err_console.print(f"  served {served} vs in-process {local}: {text[:100]!r}")

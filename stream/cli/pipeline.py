@@ -69,7 +69,10 @@ def replay(
     ctx: typer.Context,
     data: Annotated[
         Path,
-        typer.Option(help="Folder with financial_phrasebank/ and twitter_financial_news/."),
+        typer.Option(
+            help="Folder with financial_phrasebank/ and twitter_financial_news/ (and finfe/: "
+            "Chinese forum posts join the social stream)."
+        ),
     ] = Path("../shared/data"),
     count: Annotated[int, typer.Option(help="Records to send.")] = 1_000,
     rate: Annotated[
@@ -86,12 +89,13 @@ def replay(
     from tqdm import tqdm
 
     from stream import replay as sample
-    from stream.sentiment.data import PHRASEBANK, TWEETS, load
+    from stream.sentiment.data import FINFE, PHRASEBANK, TWEETS, load
 
     settings = read_settings(ctx)
     examples = load(data)
     news = [e.text for e in examples if e.dataset == PHRASEBANK]
     social = [e.text for e in examples if e.dataset == TWEETS]
+    chinese = [e.text for e in load(data, (FINFE,))] if (data / "finfe").is_dir() else []
     options = sample.ReplayOptions(
         count=count,
         rate=rate,
@@ -102,7 +106,7 @@ def replay(
         news_topic=settings.pipeline.news_topic,
         social_topic=settings.pipeline.social_topic,
     )
-    records = sample.plan(news, social, options, start=time.time())
+    records = sample.plan(news, social, options, start=time.time(), chinese_texts=chinese)
     kinds = {
         k: sum(r.kind == k for r in records)
         for k in ("valid", "near_repeat", "repeat", "malformed")

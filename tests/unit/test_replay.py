@@ -47,3 +47,14 @@ def test_plan_mixes_every_kind_and_each_is_what_it_says() -> None:
         p.text.startswith("$") and not p.text.startswith("$TSLA post") for p in valid.values()
     )
     assert bursts >= options.burst_size
+
+
+def test_plan_mixes_in_chinese_forum_posts_without_a_language() -> None:
+    chinese = [f"今天又跌了，第{i}天" for i in range(50)]
+    records = plan(NEWS, SOCIAL, ReplayOptions(count=1_000, seed=6), START, chinese_texts=chinese)
+    posts = [json.loads(r.value) for r in records if r.kind == "valid"]
+    forum = [p for p in posts if p["source"] in ("guba", "xueqiu")]
+    assert 50 < len(forum) < 200  # about a fifth of the social half
+    assert all("lang" not in p and "今天又跌了" in p["text"] for p in forum)
+    assert any(p["text"].startswith(("贵州茅台 ", "茅台 ", "腾讯 ")) for p in forum)
+
