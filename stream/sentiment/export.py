@@ -214,8 +214,8 @@ def export(
             "figures": figures,
         }
         (staging / "export.json").write_text(json.dumps(report, indent=2) + "\n")
-        for name, source in SERVED_CODE.items():
-            shutil.copyfile(source, staging / name)
+        for filename, source in SERVED_CODE.items():
+            shutil.copyfile(source, staging / filename)
         for extra in ("MODEL_CARD.md", "metrics.json"):
             if (artifacts / extra).is_file():
                 shutil.copyfile(artifacts / extra, staging / extra)
