@@ -57,4 +57,3 @@ def test_plan_mixes_in_chinese_forum_posts_without_a_language() -> None:
     assert 50 < len(forum) < 200  # about a fifth of the social half
     assert all("lang" not in p and "今天又跌了" in p["text"] for p in forum)
     assert any(p["text"].startswith(("贵州茅台 ", "茅台 ", "腾讯 ")) for p in forum)
-
