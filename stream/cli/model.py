@@ -55,6 +55,9 @@ def model_train(
             help="Keep a moving average of the weights with this decay per step (0: off).",
         ),
     ] = 0.0,
+    validation_fraction: Annotated[
+        float, typer.Option(min=0.01, max=0.5, help="Share held out for validation.")
+    ] = 0.15,
     seed: Annotated[int, typer.Option(help="Seed of the split, head and training.")] = 13,
     shuffle_seed: Annotated[
         int | None,
@@ -118,6 +121,7 @@ def model_train(
             label_smoothing=label_smoothing,
             pooling=pooling,
             ema_decay=ema_decay,
+            validation_fraction=validation_fraction,
             seed=seed,
             shuffle_seed=shuffle_seed,
             datasets=_names(datasets),
