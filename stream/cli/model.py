@@ -203,10 +203,12 @@ def model_export(
         artifacts, repo, kind=kind, keep_versions=keep, max_f1_drop=max_f1_drop, name=name
     )
     table = Table("slice", "fp32 macro-F1", "int8 macro-F1", "int8 - fp32", title="export")
-    for name, fp32 in result.figures.get("fp32", {}).items():
-        int8 = result.figures["int8"][name]
+    for slice_name, fp32 in result.figures.get("fp32", {}).items():
+        int8 = result.figures["int8"][slice_name]
         delta = int8["macro_f1"] - fp32["macro_f1"]
-        table.add_row(name, f"{fp32['macro_f1']:.4f}", f"{int8['macro_f1']:.4f}", f"{delta:+.4f}")
+        table.add_row(
+            slice_name, f"{fp32['macro_f1']:.4f}", f"{int8['macro_f1']:.4f}", f"{delta:+.4f}"
+        )
     console.print(table)
     console.print(
         f"wrote {result.version_dir} (serving variant: {result.variant}, instances: {kind})"
