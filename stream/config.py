@@ -259,10 +259,17 @@ class PipelineSettings(_Section):
     max_future_s: float = Field(86_400.0, description="published_at at most this far ahead")
     redact_emails: bool = True
     redact_phones: bool = True
+    redact_ids: bool = Field(True, description="Chinese resident ID numbers (check digit read)")
+    redact_cards: bool = Field(True, description="bank card numbers (Luhn check)")
     redact_sources: RedactSources = Field("social", description="'social', 'all' or 'none'")
     default_language: str = "en"
     model_languages: Annotated[tuple[str, ...], NoDecode] = Field(
         ("en",), description="ISO 639-1 codes of the languages the served model covers"
+    )
+    language_models: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="languages scored by another Triton model than triton.model: "
+        "'zh=sentiment_multilingual' (LANG=MODEL, comma-separated) or a TOML table",
     )
     dedupe_horizon_s: float = Field(86_400.0, description="repeats are looked for this far back")
     dedupe_max_entries: int = Field(
@@ -322,6 +329,28 @@ class PipelineSettings(_Section):
     def _check_languages(cls, value: Any) -> Any:
         items = _items(value)
         return tuple(_language(code) for code in items) if isinstance(items, tuple) else items
+
+    @field_validator("language_models", mode="before")
+    @classmethod
+    def _parse_language_models(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            pairs: dict[str, str] = {}
+            for item in _items(value):
+                lang, sep, model = item.partition("=")
+                if not sep or not model.strip():
+                    raise ValueError(
+                        f"{item!r}: expected LANG=MODEL, e.g. zh=sentiment_multilingual"
+                    )
+                pairs[lang.strip()] = model.strip()
+            value = pairs
+        if not isinstance(value, dict):
+            return value
+        return {_language(lang): model for lang, model in value.items()}
+
+    def model_routes(self, default_model: str) -> dict[str, str]:
+        """Language -> the Triton model that scores it: ``model_languages`` go to
+        ``default_model``, ``language_models`` name their own; other languages stay unscored."""
+        return {lang: default_model for lang in self.model_languages} | self.language_models
 
     @field_validator("windows", mode="before")
     @classmethod

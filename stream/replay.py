@@ -4,7 +4,9 @@
 sources per topic, times close to "now" with a little jitter and disorder, provider tickers on
 some news, bursts about one ticker, and a share of exact repeats (same source and id),
 near-repeats (the same story from another source) and malformed records of every kind the
-ingest agent rejects. ``produce`` sends a plan at a given rate with a progress bar.
+ingest agent rejects; with Chinese texts, a share of the social posts are Chinese forum posts
+(some naming a Chinese company, no ``lang``: ingest detects it). ``produce`` sends a plan at a
+given rate with a progress bar.
 
 A back-fill (``span_s``): the posts' times spread over the ``span_s`` seconds before the start,
 as a feed sends its history, so the windows of hours fill in as fast as the pipeline reads.
@@ -32,6 +34,8 @@ from stream.kafka.security import client_options
 NEWS_SOURCES = ("newswire", "marketdesk", "finpost")
 SOCIAL_SOURCES = ("x", "stocktwits", "reddit")
 BURST_TICKERS = ("TSLA", "AAPL", "NVDA", "BA", "JPM")
+CHINESE_SOURCES = ("guba", "xueqiu")
+CHINESE_NAMES = ("贵州茅台", "茅台", "腾讯", "宁德时代", "比亚迪", "招商银行", "600519", "0700.HK")
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class ReplayOptions:
     malformed_share: float = 0.01
     burst_every: int = 250  # a burst of texts about one ticker every this many records
     burst_size: int = 25
+    chinese_share: float = 0.2  # of social posts, when Chinese texts are given
+    named_share: float = 0.4  # of Chinese posts: a company name or code put in front
     news_topic: str = "news.raw"
     social_topic: str = "social.raw"
     span_s: float = 0.0  # > 0: a back-fill of this many seconds of event time, ending at start
@@ -110,6 +116,7 @@ def plan(
     options: ReplayOptions,
     start: float,
     negative_texts: Sequence[str] = (),
+    chinese_texts: Sequence[str] = (),
 ) -> list[Planned]:
     rng = random.Random(options.seed)
     interval = 1.0 / options.rate if options.rate > 0 else 0.0
@@ -127,7 +134,12 @@ def plan(
             out.append(replace(again, at_s=at, kind="repeat"))
             continue
         social = rng.random() < 0.5
-        source = rng.choice(SOCIAL_SOURCES if social else NEWS_SOURCES)
+        # Drawn only with Chinese texts, so plans without them stay as they were.
+        chinese = bool(chinese_texts) and social and rng.random() < options.chinese_share
+        if chinese:
+            source = rng.choice(CHINESE_SOURCES)
+        else:
+            source = rng.choice(SOCIAL_SOURCES if social else NEWS_SOURCES)
         counters[source] = counters.get(source, 0) + 1
         record: dict[str, Any] = {
             # the start time in the id: a second replay is new posts, not repeats of the first
@@ -142,6 +154,11 @@ def plan(
             record["text"] = story["text"]
             if story.get("title"):
                 record["title"] = story["title"]
+        elif chinese:
+            text = rng.choice(chinese_texts)
+            if rng.random() < options.named_share:
+                text = f"{rng.choice(CHINESE_NAMES)} {text}"
+            record["text"] = text
         else:
             text = rng.choice(social_texts if social else news_texts)
             if burst_left:

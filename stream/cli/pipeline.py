@@ -69,7 +69,10 @@ def replay(
     ctx: typer.Context,
     data: Annotated[
         Path,
-        typer.Option(help="Folder with financial_phrasebank/ and twitter_financial_news/."),
+        typer.Option(
+            help="Folder with financial_phrasebank/ and twitter_financial_news/ (and finfe/: "
+            "Chinese forum posts join the social stream)."
+        ),
     ] = Path("../shared/data"),
     count: Annotated[int, typer.Option(help="Records to send.")] = 1_000,
     rate: Annotated[
@@ -93,13 +96,14 @@ def replay(
     from tqdm import tqdm
 
     from stream import replay as sample
-    from stream.sentiment.data import PHRASEBANK, TWEETS, load
+    from stream.sentiment.data import FINFE, PHRASEBANK, TWEETS, load
     from stream.sentiment.labels import LABEL_IDS
 
     settings = read_settings(ctx)
     examples = load(data)
     news = [e.text for e in examples if e.dataset == PHRASEBANK]
     social = [e.text for e in examples if e.dataset == TWEETS]
+    chinese = [e.text for e in load(data, (FINFE,))] if (data / "finfe").is_dir() else []
     options = sample.ReplayOptions(
         count=count,
         rate=rate,
@@ -114,7 +118,9 @@ def replay(
         turn_s=turn_minutes * 60,
     )
     negative = [e.text for e in examples if e.label == LABEL_IDS["negative"]]
-    records = sample.plan(news, social, options, start=time.time(), negative_texts=negative)
+    records = sample.plan(
+        news, social, options, start=time.time(), negative_texts=negative, chinese_texts=chinese
+    )
     kinds = {
         k: sum(r.kind == k for r in records)
         for k in ("valid", "near_repeat", "repeat", "malformed")

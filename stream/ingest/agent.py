@@ -33,7 +33,12 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
     limits = Limits(max_text_bytes=settings.max_text_bytes, max_future_s=settings.max_future_s)
     extractor = TopicExtractor(load_dictionary(settings.topics_file or DEFAULT_DICTIONARY))
     options = EnrichOptions(
-        redaction=Redaction(emails=settings.redact_emails, phones=settings.redact_phones),
+        redaction=Redaction(
+            emails=settings.redact_emails,
+            phones=settings.redact_phones,
+            ids=settings.redact_ids,
+            cards=settings.redact_cards,
+        ),
         redact_all_sources=settings.redact_sources == "all",
         default_language=settings.default_language,
     )

@@ -4,6 +4,11 @@ Short headlines fool character n-gram models ("Deutsche Bank cuts to Hold" is no
 the model we serve covers English, so a text counts as another language only on clear evidence:
 a non-Latin script, or a confident langid answer on a text with enough words and no English
 function words. Otherwise it is English, flagged as not detected with confidence.
+
+Chinese forum posts mix in Latin words, tickers and six-digit codes ("NVDA财报beat了"), so a text
+with Chinese characters is Chinese when they are at least as many as its Latin words (a Chinese
+character carries about a word): simplified and traditional alike, and kana anywhere makes it
+Japanese. An English sentence quoting a Chinese name stays English.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from langid.langid import LanguageIdentifier, model
 
 _NOISE = re.compile(r"https?://\S+|\$[A-Za-z][A-Za-z.]*|[@#]\w+|\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W\d_]+")
+_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
 _ENGLISH_WORDS = (  # common English function words that are rare in other languages' text
     "the to of and for on at with by from are was be its it this that after over up than has have "
     "will says said into amid about aren isn not more most why how what who we you our their "
@@ -28,7 +34,10 @@ _ENGLISH = frozenset(_ENGLISH_WORDS.split())
 _SCRIPTS = (
     (0x3040, 0x30FF, "ja"),
     (0xAC00, 0xD7AF, "ko"),
-    (0x4E00, 0x9FFF, "zh"),
+    (0x4E00, 0x9FFF, "zh"),  # CJK ideographs: simplified and traditional Chinese (and kanji)
+    (0x3400, 0x4DBF, "zh"),  # extension A
+    (0xF900, 0xFAFF, "zh"),  # compatibility ideographs
+    (0x20000, 0x2FA1F, "zh"),  # extensions B and later
     (0x0400, 0x04FF, None),  # Cyrillic: ru, uk, bg ... ask the model
     (0x0600, 0x06FF, "ar"),
 )
@@ -50,7 +59,7 @@ def detect(text: str, *, default: str = "en", min_probability: float = 0.999) ->
     letters = [c for c in clean if c.isalpha()]
     if not letters:
         return Language(default, False)
-    script = _script(letters)
+    script = _script(letters) or _chinese(clean, letters)
     if script is not None:
         return Language(script, True)
     words = _WORD.findall(clean.casefold())
@@ -80,3 +89,18 @@ def _script(letters: list[str]) -> str | None:
     if "ja" in counts and code == "zh":  # kana anywhere means Japanese
         return "ja"
     return None if code == "?" else code
+
+
+def _chinese(clean: str, letters: list[str]) -> str | None:
+    """ "zh" when Chinese characters are at least as many as the Latin words (and two or more)."""
+    counts = {code: 0 for _, _, code in _SCRIPTS if code}
+    for c in letters:
+        point = ord(c)
+        for first, last, code in _SCRIPTS:
+            if code and first <= point <= last:
+                counts[code] += 1
+                break
+    han = counts["zh"]
+    if han < 2 or counts["ja"] or counts["ko"]:
+        return None
+    return "zh" if han >= len(_LATIN_WORD.findall(clean)) else None

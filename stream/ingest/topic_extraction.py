@@ -3,27 +3,66 @@
 A ticker's topic is its upper-case symbol (``AAPL``), found as a cashtag (``$AAPL``), in the
 provider's ``tickers`` field, or by a company name or alias from the dictionary; a theme's topic
 is ``theme:<name>`` (``theme:earnings``), found by its keywords. One text can have several.
+
+Chinese text has no spaces between words, so Chinese names and keywords are matched against the
+words of a segmentation (jieba's dictionary, without its guesser for unknown words, plus every
+Chinese name and keyword of ours): ``茅台`` is found in ``今天茅台涨停`` but not in ``茅台镇``
+(a town), which jieba knows as a word of its own. A-share and Hong Kong codes (``600519``,
+``600519.SS``, ``000001.SZ``, ``0700.HK``, ``00700``) are read in one canonical form
+(``600519.SH``, ``0700.HK``); a company listed under a code in the dictionary has one topic
+whichever name, alias or code a text uses, in any language.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from stream.errors import ConfigError
 
 # Data files ship inside the package (read through importlib.resources, also from a wheel).
 DEFAULT_DICTIONARY = Path(str(files("stream.ingest").joinpath("data", "topics.toml")))
 CASHTAG = re.compile(r"(?<![\w$])\$([A-Za-z]{1,6}(?:\.[A-Za-z]{1,2})?)(?![\w])")
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+# Codes: an exchange suffix makes any number of the right length a code; a bare number is one
+# only when the dictionary lists it (prices and amounts are numbers too).
+_SUFFIXED = re.compile(
+    r"(?<![\w.])(\d{6})\.(SH|SS|SZ|BJ)(?![\w])|(?<![\w.])(\d{1,5})\.HK(?![\w])", re.IGNORECASE
+)
+_BARE = re.compile(r"(?<![\d.])(\d{5,6})(?![\d]|\.\d)")
+_A_SHARE_BOARDS = {"6": "SH", "9": "SH", "0": "SZ", "2": "SZ", "3": "SZ", "4": "BJ", "8": "BJ"}
 
 
 @dataclass(frozen=True)
 class Dictionary:
     names: dict[str, str]  # company name or alias -> ticker
     themes: dict[str, list[str]]  # theme -> keywords
+    codes: dict[str, str] | None = None  # canonical exchange code -> ticker
+
+
+def canonical_code(code: str) -> str | None:
+    """``600519``, ``600519.SS`` -> ``600519.SH``; ``00700``, ``700.hk`` -> ``0700.HK``; None
+    for anything else. A bare six-digit number is an A-share code of the board its first digit
+    names; a bare five-digit one a Hong Kong code."""
+    number, _, suffix = code.strip().upper().partition(".")
+    if not number.isdigit() or not number.isascii():
+        return None
+    if suffix == "HK" or (not suffix and len(number) == 5):
+        return f"{int(number):04d}.HK" if len(number) <= 5 and int(number) > 0 else None
+    if len(number) != 6:
+        return None
+    board = _A_SHARE_BOARDS.get(number[0])
+    if suffix in ("SH", "SS"):
+        suffix = "SH"
+    elif suffix == "" and board is not None:
+        suffix = board
+    return f"{number}.{suffix}" if suffix in ("SH", "SZ", "BJ") else None
 
 
 def load_dictionary(path: Path = DEFAULT_DICTIONARY) -> Dictionary:
@@ -32,15 +71,28 @@ def load_dictionary(path: Path = DEFAULT_DICTIONARY) -> Dictionary:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"topic dictionary {path}: {exc}") from None
     names: dict[str, str] = {}
+    codes: dict[str, str] = {}
     for ticker, entry in data.get("tickers", {}).items():
+        topic = ticker.upper()
         for name in entry.get("names", []):
-            if name in names and names[name] != ticker.upper():
+            if name in names and names[name] != topic:
                 raise ConfigError(f"topic dictionary {path}: {name!r} names two tickers")
-            names[name] = ticker.upper()
+            names[name] = topic
+        listed = [topic] if canonical_code(topic) else []
+        for code in listed + list(entry.get("codes", [])):
+            canonical = canonical_code(code)
+            if canonical is None:
+                raise ConfigError(
+                    f"topic dictionary {path}: {ticker}: {code!r} is not an exchange code "
+                    "(600519.SH, 000001.SZ, 0700.HK)"
+                )
+            if codes.get(canonical, topic) != topic:
+                raise ConfigError(f"topic dictionary {path}: {code!r} is the code of two tickers")
+            codes[canonical] = topic
     themes = {
         theme: list(entry.get("keywords", [])) for theme, entry in data.get("themes", {}).items()
     }
-    return Dictionary(names=names, themes=themes)
+    return Dictionary(names=names, themes=themes, codes=codes)
 
 
 def _alternation(words: list[str]) -> str:
@@ -49,7 +101,7 @@ def _alternation(words: list[str]) -> str:
     return r"(?<![\w-])(" + "|".join(re.escape(w) for w in ordered) + r")(?![\w-])"
 
 
-def _theme_pattern(words: list[str]) -> re.Pattern[str]:
+def _theme_pattern(words: list[str]) -> re.Pattern[str] | None:
     # Lower-case keywords match in any case; ones written with capitals ("SEC", "Fed",
     # "Chapter 11") match only as written, so "sec" and "fed up" are not themes.
     exact = [w for w in words if w != w.lower()]
@@ -59,24 +111,91 @@ def _theme_pattern(words: list[str]) -> re.Pattern[str]:
         parts.append("(?i:" + _alternation(loose) + ")")
     if exact:
         parts.append(_alternation(exact))
-    return re.compile("|".join(parts))
+    return re.compile("|".join(parts)) if parts else None
+
+
+@cache
+def _jieba() -> Any:
+    """jieba's tokenizer with its own dictionary (loaded once per process, about a second)."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+class Segmenter:
+    """Chinese words of a text: jieba's dictionary plus ``words`` (each kept whole when it
+    stands alone, as jieba's ``suggest_freq`` does, so jieba's longer words still win)."""
+
+    def __init__(self, words: set[str]) -> None:
+        base = _jieba()
+        self._tokenizer = base.__class__()
+        self._tokenizer.FREQ = dict(base.FREQ)
+        self._tokenizer.total = base.total
+        self._tokenizer.initialized = True
+        for word in sorted(words):
+            if word not in self._tokenizer.FREQ:
+                self._tokenizer.add_word(word, freq=self._tokenizer.suggest_freq(word))
+
+    def words(self, text: str) -> set[str]:
+        return {w for w in self._tokenizer.cut(text, HMM=False) if HAN.search(w)}
+
+
+def _han_free(text: str) -> str:
+    """The text with Chinese characters made spaces, so Latin names and keywords inside Chinese
+    text ("买Apple股票") have word edges; a text without any is unchanged."""
+    return HAN.sub(" ", text) if HAN.search(text) else text
 
 
 class TopicExtractor:
     def __init__(self, dictionary: Dictionary) -> None:
+        latin = [n for n in dictionary.names if not HAN.search(n)]
         self._tickers = dictionary.names
-        self._names = re.compile(_alternation(list(dictionary.names))) if dictionary.names else None
-        self._themes = [
-            (f"theme:{theme}", _theme_pattern(words))
-            for theme, words in sorted(dictionary.themes.items())
-            if words
-        ]
+        self._codes = dictionary.codes or {}
+        self._names = re.compile(_alternation(latin)) if latin else None
+        self._themes: list[tuple[str, re.Pattern[str] | None, frozenset[str]]] = []
+        chinese = {n for n in dictionary.names if HAN.search(n)}
+        for theme, words in sorted(dictionary.themes.items()):
+            han = frozenset(w for w in words if HAN.search(w))
+            pattern = _theme_pattern([w for w in words if not HAN.search(w)])
+            if pattern is not None or han:
+                self._themes.append((f"theme:{theme}", pattern, han))
+            chinese |= han
+        self._chinese_names = {n: t for n, t in dictionary.names.items() if n in chinese}
+        self._segmenter = Segmenter(chinese) if chinese else None
 
     def topics(self, text: str, tickers: list[str] | tuple[str, ...] = ()) -> list[str]:
         """Sorted, de-duplicated topics of a text; ``tickers`` are the provider's tags."""
-        found = {t.upper() for t in tickers}
+        found = {self._code_topic(t) or t.upper() for t in tickers}
         found.update(m.upper() for m in CASHTAG.findall(text))
+        found.update(self._codes_in(text))
+        latin = _han_free(text)
         if self._names is not None:
-            found.update(self._tickers[m] for m in self._names.findall(text))
-        found.update(theme for theme, pattern in self._themes if pattern.search(text))
+            found.update(self._tickers[m] for m in self._names.findall(latin))
+        words: set[str] = set()
+        if self._segmenter is not None and HAN.search(text):
+            words = self._segmenter.words(text)
+            found.update(self._chinese_names[w] for w in words if w in self._chinese_names)
+        for theme, pattern, han in self._themes:
+            if (pattern is not None and pattern.search(latin)) or not han.isdisjoint(words):
+                found.add(theme)
         return sorted(found)
+
+    def _code_topic(self, code: str) -> str | None:
+        canonical = canonical_code(code)
+        return None if canonical is None else self._codes.get(canonical, canonical)
+
+    def _codes_in(self, text: str) -> set[str]:
+        found = set()
+        for match in _SUFFIXED.finditer(text):
+            code = match.group()
+            topic = self._code_topic(code)
+            if topic is not None:
+                found.add(topic)
+        for match in _BARE.finditer(_SUFFIXED.sub(" ", text)):
+            canonical = canonical_code(match.group(1))
+            if canonical in self._codes:  # a bare number is a code only when it is listed
+                found.add(self._codes[canonical])
+        return found

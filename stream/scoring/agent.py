@@ -1,7 +1,8 @@
 """Score: repeats out, sentiment in. Batches of enriched events (``stream.take``) are checked for
-repeats, the texts in languages the model covers are scored through Triton, and each kept event
-goes to ``text.scored``; each scored event's part in its topics' windows goes, one message per
-(topic, batch), to ``sentiment.contributions``.
+repeats, the texts in languages a model covers are scored through Triton, each language by its
+own model (``PipelineSettings.model_routes``; one request per model and batch; the event records
+which model scored it), and each kept event goes to ``text.scored``; each scored event's part in
+its topics' windows goes, one message per (topic, batch), to ``sentiment.contributions``.
 
 When Triton is down the scorer retries for ever with backoff: the batch waits, its offsets stay
 uncommitted, the consumer stops fetching (back-pressure) and nothing is lost. The outage shows in
@@ -24,7 +25,13 @@ from stream.kafka.topics import Topics, partition_for
 from stream.logs import get_logger
 from stream.records import MARK_PREFIX, Event, Mark, TopicBatch
 from stream.scoring.dedupe import StoryCache
-from stream.scoring.plan import Sentiment, apply_sentiments, contributions_by_topic, plan_batch
+from stream.scoring.plan import (
+    Sentiment,
+    apply_sentiments,
+    by_model,
+    contributions_by_topic,
+    plan_batch,
+)
 from stream.scoring.progress import EnrichedMarks, Progress
 from stream.scoring.triton import ScoringError, TritonScorer, tls_options
 from stream.watermarks import MarkPacer, stage_watermark
@@ -70,7 +77,8 @@ def register(
     grace_s = max(5.0, 4 * settings.score_within_s)
     marks = EnrichedMarks(enriched, topics.partitions, grace_s=grace_s)
     pacer = MarkPacer(settings.mark_interval_s, settings.lateness_s)
-    covered = set(settings.model_languages)
+    routes = settings.model_routes(triton.model)
+    covered = set(routes)
     stories = StoryCache(
         settings.dedupe_horizon_s, settings.dedupe_max_entries, settings.max_clock_ahead_s
     )
@@ -81,16 +89,19 @@ def register(
 
     @app.agent(topics.enriched, name="score", concurrency=settings.score_concurrency)
     async def score(stream: faust.StreamT[bytes]) -> None:
-        scorer = TritonScorer(
-            triton.grpc,
-            tls=tls_options(triton),
-            model=triton.model,
-            timeout_s=triton.timeout_s,
-            max_batch=settings.score_batch,
-            max_in_flight=1,
-            retries=None,
-            on_retry=on_retry,
-        )
+        scorers = {
+            model: TritonScorer(
+                triton.grpc,
+                tls=tls_options(triton),
+                model=model,
+                timeout_s=triton.timeout_s,
+                max_batch=settings.score_batch,
+                max_in_flight=1,
+                retries=None,
+                on_retry=on_retry,
+            )
+            for model in sorted(set(routes.values()))
+        }
         actor = id(stream)
         take = stream.take_events  # type: ignore[attr-defined]  # not in StreamT, on Stream
         async for taken in take(settings.score_batch, settings.score_within_s):
@@ -117,12 +128,10 @@ def register(
             )
             for verdict, n in plan.verdicts.items():
                 metrics.RECORDS.labels("dedupe", verdict).inc(n)
-            if plan.to_score:
-                texts = [e.scoring_text for e in plan.to_score]
-                sentiments = await score_until_done(scorer, texts)
-                apply_sentiments(
-                    plan.to_score, sentiments, f"{triton.model}/{scorer.model_version}"
-                )
+            for model, group in by_model(plan.to_score, routes).items():
+                scorer = scorers[model]
+                sentiments = await score_until_done(scorer, [e.scoring_text for e in group])
+                apply_sentiments(group, sentiments, f"{model}/{scorer.model_version}")
             for event in plan.kept:
                 metrics.RECORDS.labels("score", "scored" if event.scored else "unscored").inc()
                 await topics.scored.send(key=event.event_id.encode(), value=event.to_json())

@@ -6,7 +6,7 @@ windows. The agent (stream/scoring/agent.py) does the I/O: take, score through T
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +59,17 @@ def plan_batch(
         plan.kept.append(event)
     plan.to_score = [e for e in plan.kept if e.lang in covered] if score_texts else []
     return plan
+
+
+def by_model(events: Sequence[Event], routes: Mapping[str, str]) -> dict[str, list[Event]]:
+    """``events`` grouped by the model that scores their language (``routes``: language ->
+    model), each group in the order of ``events``; events of other languages are left out."""
+    groups: dict[str, list[Event]] = {}
+    for event in events:
+        model = routes.get(event.lang)
+        if model is not None:
+            groups.setdefault(model, []).append(event)
+    return groups
 
 
 def apply_sentiments(events: Sequence[Event], sentiments: Sequence[Sentiment], model: str) -> None:

@@ -1,9 +1,10 @@
 """Labelled data: loading, de-duplication and a fixed-seed validation split (pure, no torch).
 
-Two sets (README of the data folder): Financial PhraseBank (``financial_phrasebank/sentences.csv``:
-sentence, label, agreement) and Twitter financial news (``twitter_financial_news/train.csv``:
-text, label). Sentences are de-duplicated on normalised text before splitting, so no text sits in
-both the training and the validation split.
+Three sets (README of the data folder), in English: Financial PhraseBank
+(``financial_phrasebank/sentences.csv``: sentence, label, agreement) and Twitter financial news
+(``twitter_financial_news/train.csv``: text, label); in Chinese: FinFE (``finfe/train.csv``:
+text, label), stock-forum posts. Sentences are de-duplicated on normalised text before
+splitting, so no text sits in both the training and the validation split.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from stream.sentiment.labels import LABEL_IDS
 
 PHRASEBANK = "phrasebank"
 TWEETS = "tweets"
-_FILES = {
+FINFE = "finfe"
+_FILES = {  # in the order the split draws them (a set added later leaves earlier splits alone)
     PHRASEBANK: Path("financial_phrasebank") / "sentences.csv",
     TWEETS: Path("twitter_financial_news") / "train.csv",
+    FINFE: Path("finfe") / "train.csv",
 }
+LANGUAGES = {PHRASEBANK: "en", TWEETS: "en", FINFE: "zh"}  # ISO 639-1 of each set's texts
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ class Example:
     text: str
     label: int
     dataset: str
-    agreement: int  # PhraseBank annotator agreement in per cent; 100 for tweets (single label)
+    agreement: int  # PhraseBank annotator agreement in per cent; 100 for the others (one label)
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,8 @@ def load(data_dir: Path, datasets: tuple[str, ...] = (PHRASEBANK, TWEETS)) -> li
         path = data_dir / _FILES[name]
         if not path.is_file():
             raise ConfigError(
-                f"{path} not found: pass the folder that holds financial_phrasebank/ and "
-                "twitter_financial_news/ (see README.md, 'Labelled data')"
+                f"{path} not found: pass the folder that holds financial_phrasebank/, "
+                "twitter_financial_news/ and finfe/ (see README.md, 'Labelled data')"
             )
         with path.open(encoding="utf-8", newline="") as f:
             for row in csv.DictReader(f):
@@ -86,14 +90,16 @@ def deduplicate(examples: list[Example]) -> list[Example]:
 
 
 def split(examples: list[Example], validation_fraction: float, seed: int) -> Split:
-    """Stratified by (data set, agreement, label), so each split keeps the mix of the whole."""
+    """Stratified by (data set, agreement, label), so each split keeps the mix of the whole.
+    Strata are drawn in the order of ``_FILES``, so adding a set keeps the others' splits."""
     strata: dict[tuple[str, int, int], list[Example]] = defaultdict(list)
     for example in examples:
         strata[(example.dataset, example.agreement, example.label)].append(example)
     rng = random.Random(seed)
     train: list[Example] = []
     validation: list[Example] = []
-    for key in sorted(strata):
+    order = list(_FILES)
+    for key in sorted(strata, key=lambda k: (order.index(k[0]), k[1], k[2])):
         group = sorted(strata[key], key=lambda e: e.text)
         rng.shuffle(group)
         n_val = round(len(group) * validation_fraction)

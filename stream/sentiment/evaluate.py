@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import httpx
 
 from stream.config import TritonSettings
 from stream.errors import ServiceUnavailable
+from stream.ingest.language import detect
 from stream.scoring.triton import TritonScorer, tls_options
 from stream.sentiment.classifier import SentimentClassifier
 from stream.sentiment.labels import LABEL_IDS, LABELS
@@ -26,6 +27,8 @@ class Comparison:
     served: dict[str, Any]
     in_process: dict[str, Any]
     disagreements: list[tuple[str, str, str]]  # text, served label, in-process label
+    # Served figures per detected language (ingest's detector: what the pipeline would route).
+    by_language: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def served_version(triton: TritonSettings, model: str) -> tuple[int, str]:
@@ -71,12 +74,20 @@ def compare(
     served = asyncio.run(served_labels())
     in_process = [LABELS[int(i)] for i in local.predict_probs_in_batches(texts).argmax(axis=1)]
     disagreements = [(t, a, b) for t, a, b in zip(texts, served, in_process, strict=True) if a != b]
+    languages: dict[str, list[int]] = {}
+    for i, text in enumerate(texts):
+        languages.setdefault(detect(text).code, []).append(i)
+    by_language = {
+        lang: classification_metrics([truth[i] for i in rows], [LABEL_IDS[served[i]] for i in rows])
+        for lang, rows in sorted(languages.items())
+    }
     return Comparison(
         version=version,
         variant=local.variant,
         served=classification_metrics(truth, [LABEL_IDS[x] for x in served]),
         in_process=classification_metrics(truth, [LABEL_IDS[x] for x in in_process]),
         disagreements=disagreements,
+        by_language=by_language,
     )
 
 
@@ -88,6 +99,7 @@ def to_json(c: Comparison) -> str:
             "served": c.served,
             "in_process": c.in_process,
             "disagreements": len(c.disagreements),
+            "by_language": c.by_language,
         },
         indent=2,
     )

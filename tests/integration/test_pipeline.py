@@ -10,6 +10,7 @@ middle of the stream and starts another.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -167,14 +168,16 @@ class Pipeline:
         return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.logs.glob("*.log"))
 
 
-@pytest.fixture
-def pipeline(
-    settings: Settings, served_model: Served, unique: str, tmp_path: Path
+@contextlib.contextmanager
+def open_pipeline(
+    settings: Settings, served: Served, unique: str, tmp_path: Path, **extra: str
 ) -> Iterator[Pipeline]:
+    """A database, topics and settings of their own for workers scoring through ``served``;
+    ``extra`` settings (environment variables) are added; workers are stopped at the end."""
     env = {
         **os.environ,
-        "FINPULSE_TRITON_GRPC": served_model.grpc,
-        "FINPULSE_TRITON_HTTP": served_model.http,
+        "FINPULSE_TRITON_GRPC": served.grpc,
+        "FINPULSE_TRITON_HTTP": served.http,
         "FINPULSE_CLICKHOUSE_DATABASE": unique,
         "FINPULSE_PIPELINE_APP_ID": unique,
         "FINPULSE_PIPELINE_TOPIC_PREFIX": f"{unique}.",
@@ -187,6 +190,7 @@ def pipeline(
         "FINPULSE_PIPELINE_WINDOWS": "60/60,120/60",
         "FINPULSE_ALERTS_WINDOW_SECONDS": "120",  # one of the windows (checked at load)
         "FINPULSE_LOG_LEVEL": "INFO",
+        **extra,
     }
     run([*FINPULSE, "db", "migrate"], env)
     p = Pipeline(env, settings, unique, (f"{unique}.news.raw", f"{unique}.social.raw"),
@@ -205,6 +209,14 @@ def pipeline(
         client = clickhouse.connect(settings.clickhouse, database="default")
         client.execute(f"DROP DATABASE IF EXISTS {clickhouse.quote_identifier(unique)}")
         client.disconnect()
+
+
+@pytest.fixture
+def pipeline(
+    settings: Settings, served_model: Served, unique: str, tmp_path: Path
+) -> Iterator[Pipeline]:
+    with open_pipeline(settings, served_model, unique, tmp_path) as p:
+        yield p
 
 
 def wait_for_windows(p: Pipeline, expected: dict[tuple[str, int], int], size_s: int,

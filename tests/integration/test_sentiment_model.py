@@ -79,7 +79,7 @@ async def test_outputs_agree_with_each_other_and_with_in_process(served: Served)
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   \n\t", "x" * 100_000, "公司利润大幅下降，股价暴跌", "Der Gewinn stieg um 40 Prozent"],  # noqa: RUF001
+    ["", "   \n\t", "x" * 100_000, "公司利润大幅下降，股价暴跌", "Der Gewinn stieg um 40 Prozent"],
     ids=["empty", "whitespace", "100kB", "chinese", "german"],
 )
 async def test_odd_texts_get_an_answer(served: Served, text: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from stream.config import LANGUAGES, KafkaSettings, Settings, load_settings
+from stream.config import LANGUAGES, KafkaSettings, PipelineSettings, Settings, load_settings
 from stream.errors import ConfigError
 from stream.kafka.app import broker_url
 from stream.windows.state import WindowSpec
@@ -72,6 +72,9 @@ GOOD: list[Case] = [
     ("pipeline", "windows", '"900/60, 120"', "900/60, 120",
      (WindowSpec(60, 60), WindowSpec(120, 120), WindowSpec(900, 60))),
     ("pipeline", "model_languages", '["en", "DE"]', "en,DE", ("en", "de")),
+    ("pipeline", "language_models", '"ZH=sentiment_multilingual"', "ZH=sentiment_multilingual",
+     {"zh": "sentiment_multilingual"}),
+    ("pipeline", "language_models", '{ zh = "m", ja = "m" }', "zh=m, ja=m", {"zh": "m", "ja": "m"}),
     ("pipeline", "default_language", '"fr"', "fr", "fr"),
     ("pipeline", "redact_sources", '"all"', "all", "all"),
     ("alerts", "overrides", '{ "theme:*" = { min_count = 20, warning_z = 4 } }',
@@ -125,6 +128,9 @@ BAD: list[Case] = [
     ("pipeline", "model_languages", '["en", "xx"]', "en,xx",
      "'xx' is not an ISO 639-1 language code"),
     ("pipeline", "default_language", '"english"', "english", "not an ISO 639-1 language code"),
+    ("pipeline", "language_models", '"zh"', "zh", "'zh': expected LANG=MODEL"),
+    ("pipeline", "language_models", '{ chinese = "m" }', "chinese=m",
+     "'chinese' is not an ISO 639-1 language code"),
     ("pipeline", "redact_sources", '"some"', "some", "'social', 'all' or 'none' (got 'some')"),
     ("alerts", "overrides", '{ AAPL = { min_cnt = 1 } }', '{"AAPL": {"min_cnt": 1}}',
      "'AAPL': unknown setting 'min_cnt'; valid: min_count, alpha"),
@@ -283,3 +289,16 @@ def test_bad_retention_days_are_refused(
     monkeypatch.setenv("FINPULSE_CLICKHOUSE_RETENTION_DAYS", value)
     with pytest.raises(ConfigError, match=message):
         load_settings()
+
+
+def test_model_routes_send_each_language_to_its_model() -> None:
+    settings = PipelineSettings(model_languages="en", language_models="zh=sentiment_multilingual")
+    assert settings.model_routes("sentiment") == {
+        "en": "sentiment",
+        "zh": "sentiment_multilingual",
+    }
+    one = PipelineSettings(model_languages="en,zh")
+    assert one.model_routes("sentiment_multilingual") == {
+        "en": "sentiment_multilingual",
+        "zh": "sentiment_multilingual",
+    }

@@ -97,7 +97,10 @@ def test_the_demo_turn_raises_a_negative_surge_under_the_default_rules_and_only_
     None
 ):
     start = 1_700_000_000.0
-    records = plan(CALM_TEXTS, CALM_TEXTS, DEMO, start, negative_texts=GRIM_TEXTS)
+    # As `finpulse replay` plans it with the data at hand: Chinese forum posts mixed in.
+    chinese = [f"今天又跌了，第{i}天" for i in range(50)]
+    records = plan(CALM_TEXTS, CALM_TEXTS, DEMO, start, negative_texts=GRIM_TEXTS,
+                   chinese_texts=chinese)  # fmt: skip
     settings, state, found = RuleSettings(), RuleState(), []
     for i, w in enumerate(_windows(records, "AAPL", start)):
         assert w.n >= settings.min_count  # every window is judged
@@ -107,3 +110,13 @@ def test_the_demo_turn_raises_a_negative_surge_under_the_default_rules_and_only_
     windows = len(_windows(records, "AAPL", start))
     assert found and found[0][1] == "alert", found
     assert found[0][0] >= windows - (DEMO.turn_s + 900) / 60  # within the turn
+
+
+def test_plan_mixes_in_chinese_forum_posts_without_a_language() -> None:
+    chinese = [f"今天又跌了，第{i}天" for i in range(50)]
+    records = plan(NEWS, SOCIAL, ReplayOptions(count=1_000, seed=6), START, chinese_texts=chinese)
+    posts = [json.loads(r.value) for r in records if r.kind == "valid"]
+    forum = [p for p in posts if p["source"] in ("guba", "xueqiu")]
+    assert 50 < len(forum) < 200  # about a fifth of the social half
+    assert all("lang" not in p and "今天又跌了" in p["text"] for p in forum)
+    assert any(p["text"].startswith(("贵州茅台 ", "茅台 ", "腾讯 ")) for p in forum)

@@ -69,7 +69,7 @@ def test_redaction_is_configurable() -> None:
         ("$GM: Deutsche Bank cuts to Hold https://t.co/x", "en"),
         ("Der Gewinn stieg im dritten Quartal um 40 Prozent", "de"),
         ("Le bénéfice a augmenté de 40 % au troisième trimestre", "fr"),
-        ("公司利润大幅下降，股价暴跌", "zh"),  # noqa: RUF001
+        ("公司利润大幅下降，股价暴跌", "zh"),
         ("決算発表で株価が上昇した", "ja"),
         ("Прибыль компании выросла на 40 процентов за квартал", "ru"),
     ],

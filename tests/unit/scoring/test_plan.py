@@ -10,6 +10,7 @@ from stream.scoring.plan import (
     BatchPlan,
     Sentiment,
     apply_sentiments,
+    by_model,
     contributions_by_topic,
     plan_batch,
 )
@@ -145,3 +146,26 @@ def test_contributions_only_for_scored_events_one_per_topic() -> None:
         {"event_id": "c:3", "published_at": T0 + 5, "label": "positive", "score": 0.5,
          "reach": 10.0}
     ]  # fmt: skip
+
+
+def test_events_go_to_the_model_of_their_language_in_order() -> None:
+    events = [
+        event("a:1", lang="en"),
+        event("a:2", lang="zh"),
+        event("a:3", lang="de"),
+        event("a:4", lang="zh"),
+        event("a:5", lang="en"),
+    ]
+    routes = {"en": "sentiment", "zh": "sentiment_multilingual"}
+    groups = by_model(events, routes)
+    assert {model: [e.event_id for e in group] for model, group in groups.items()} == {
+        "sentiment": ["a:1", "a:5"],
+        "sentiment_multilingual": ["a:2", "a:4"],
+    }
+
+
+def test_one_model_may_cover_every_language() -> None:
+    events = [event("a:1", lang="en"), event("a:2", lang="zh")]
+    groups = by_model(events, {"en": "sentiment_multilingual", "zh": "sentiment_multilingual"})
+    assert list(groups) == ["sentiment_multilingual"]
+    assert len(groups["sentiment_multilingual"]) == 2

@@ -28,11 +28,12 @@ def test_int8_only_within_half_a_point(fp32: float, int8: float, chosen: str) ->
     assert choose_variant(_figures(fp32, int8), max_f1_drop=0.005) == chosen
 
 
-def test_committed_config_is_what_export_writes() -> None:
+@pytest.mark.parametrize("name", ["sentiment", "sentiment_multilingual"])
+def test_committed_config_is_what_export_writes(name: str) -> None:
     from pathlib import Path
 
-    committed = Path(__file__).resolve().parents[3] / "model_repo" / "sentiment" / "config.pbtxt"
-    assert committed.read_text() == config_pbtxt(kind="KIND_CPU", keep_versions=2)
+    committed = Path(__file__).resolve().parents[3] / "model_repo" / name / "config.pbtxt"
+    assert committed.read_text() == config_pbtxt(kind="KIND_CPU", keep_versions=2, name=name)
 
 
 def test_softmax_labels_and_scores() -> None:
