@@ -203,7 +203,7 @@ class TritonScorer:
         if "unknown model" in message.lower() or "not found" in message.lower():
             return (
                 f"model {self.model!r} is not served by Triton at {url}: build it with "
-                "`finpulse model train` and `finpulse model export` ({message})"
+                f"`finpulse model train` and `finpulse model export` ({message})"
             )
         return f"Triton at {url}: {message}"
 
