@@ -69,7 +69,8 @@ def tls_clickhouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClickHo
     try:
         wait_for_port(TLS_PORT, 60)
         httpx.get(f"http://127.0.0.1:{HTTP_PORT}/ping").raise_for_status()
-        yield ClickHouseSettings(
+        # Not from the environment: the suite's stack settings (FINPULSE_CLICKHOUSE_*) win there.
+        yield ClickHouseSettings.model_construct(
             host="127.0.0.1",
             port=DEAD_PORT,
             alt_hosts=(f"localhost:{TLS_PORT}",),

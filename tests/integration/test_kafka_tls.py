@@ -67,7 +67,8 @@ def tls_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaSetting
     try:
         wait_for_port(PLAIN_PORT, 10)
         wait_for_port(TLS_PORT, 10)
-        yield KafkaSettings(
+        # Not from the environment: the suite's own stack settings (FINPULSE_KAFKA_*) win there.
+        yield KafkaSettings.model_construct(
             bootstrap=f"127.0.0.1:{TLS_PORT}",
             highwater_from_fetch=True,
             security_protocol="SSL",
