@@ -163,7 +163,7 @@ class Pane:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Pane:
         """A pane written whole (before deltas: the table entries of an older release)."""
-        pane = cls.from_deltas([])
+        pane = cls()
         pane.n_negative, pane.n_neutral = int(data["n_negative"]), int(data["n_neutral"])
         pane.n_positive = int(data["n_positive"])
         pane.score_sum, pane.reach_sum = float(data["score_sum"]), float(data["reach_sum"])
