@@ -42,9 +42,12 @@ import contextlib
 
 from pipeline_bench import ROOT, Worker, start_worker
 
+from stream.alerts import state_keys
+from stream.alerts.history import History, judge
+from stream.alerts.rules import RULES, RuleSettings
 from stream.clickhouse import client as clickhouse
 from stream.config import load_settings
-from stream.records import Contribution
+from stream.records import Contribution, WindowRecord
 from stream.windows.panes import EVIDENCE, Pane, id_digest, pane_start
 
 SAMPLE_S = 10.0
@@ -244,6 +247,37 @@ def simulated_changelog(posts: list[Post], batch: int) -> tuple[int, int]:
             }  # fmt: skip
             old_bytes += len(name) + len(json.dumps(whole))
     return new_bytes, old_bytes
+
+
+def simulated_alert_state(windows: int = 1000) -> dict[str, tuple[float, float]]:
+    """Changelog bytes per final window judged, per rule, for a busy topic (15-minute windows
+    hopping every minute, 7 to 150 texts each, at the default rule settings): a head and a row
+    (now) against the whole history (release 0.x)."""
+    rng, out = random.Random(7), {}
+    for rule in RULES:
+        key, stored, whole, parts = (
+            state_keys.head_key("HOT", rule),
+            state_keys.Stored(History()),
+            0,
+            0,
+        )
+        for i in range(windows):
+            neg, neu, pos = rng.randint(2, 40), rng.randint(5, 60), rng.randint(2, 50)
+            n, score_sum, start = (
+                neg + neu + pos,
+                0.6 * pos - 0.8 * neg + rng.uniform(-1, 1),
+                i * 60.0,
+            )
+            w = WindowRecord("HOT", start, 900, n, neg, neu, pos, score_sum, score_sum / n, 0.0,
+                             0.0, neg / n, True, start + 910, [], 0)  # fmt: skip
+            after, _ = judge(stored.history, w, rule, RuleSettings())
+            if after is stored.history:
+                continue
+            whole += len(key) + len(json.dumps(after.to_dict()))
+            stored, puts, deletes = state_keys.writes(key, stored, after)
+            parts += sum(len(k) + len(json.dumps(v)) for k, v in puts) + sum(map(len, deletes))
+        out[rule] = (parts / windows, whole / windows)
+    return out
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -447,6 +481,9 @@ def soak(args: argparse.Namespace, settings: Any, name: str, logs: Path, worker:
     print(f"window-panes changelog per counted text: {measured / n:,.0f} bytes measured; on the "
           f"same stream simulated {new_sim / n:,.0f} (deltas) vs {old_sim / n:,.0f} (whole panes, "
           f"release 0.x): ratio {old_sim / max(new_sim, 1):.1f}x")  # fmt: skip
+    for rule, (parts, whole) in simulated_alert_state().items():
+        print(f"alert-state changelog per busy topic's window, {rule}: {parts:,.0f} B (head and "
+              f"row) vs {whole:,.0f} (whole history, release 0.x): {whole / parts:.1f}x")  # fmt: skip
     print(f"restart after the soak: ready in {recovery_s:.1f} s; one-minute windows "
           f"{'all exact' if exact else f'{len(missing)} of {len(expected)} wrong'}")  # fmt: skip
     plot(args.out, {
