@@ -33,6 +33,7 @@ PURE = (
     "windows.table_keys",
     "alerts.rules",
     "alerts.history",
+    "alerts.state_keys",
     "delivery.subscriptions",
     "delivery.signing",
     "delivery.policy",
