@@ -428,12 +428,15 @@ def soak(args: argparse.Namespace, settings: Any, name: str, logs: Path, worker:
     asyncio.run(produce(settings.kafka.bootstrap, f"{name}.news.raw", tail, 100, [0.0]))
     posts = posts + tail
     n = len(posts)
-    # Windows close by the idle clock once the stream has stopped; wait for all to be final.
+    # Windows close by the idle clock once the stream has stopped; wait for all to be final, as
+    # long as the worker is still catching up (fewer windows wrong than 5 minutes before).
     expected = expected_windows(posts)
-    deadline = time.monotonic() + 300
+    deadline, fewest = time.monotonic() + 300, len(expected) + 1
     while True:
         stored = stored_windows(client, set(names))
         missing = {k: v for k, v in expected.items() if stored.get(k) != v}
+        if len(missing) < fewest:
+            deadline, fewest = time.monotonic() + 300, len(missing)
         if not missing or time.monotonic() > deadline:
             break
         time.sleep(5)
