@@ -37,12 +37,14 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import itertools
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from stream.alerts.rules import (
     FIGURE,
+    Baseline,
     Decision,
     Rule,
     RuleSettings,
@@ -138,33 +140,31 @@ class History:
 
     def head(self) -> dict[str, Any]:
         """What the history keeps apart from its windows (each stored under a key of its own:
-        stream/alerts/state_keys.py): the state as RuleState.to_dict gives it, the state before
-        the oldest window, what was reported and what waits (by window start)."""
-        kept: dict[str, Any] = {
-            "base": self.base.to_dict(),
+        stream/alerts/state_keys.py): the state, the state before the oldest window (each as
+        ``_state_row``), what was reported and what waits (by window start)."""
+        return {
+            "state": _state_row(self.state),
+            "base": _state_row(self.base),
             "seconds": self.entries[0].window_seconds if self.entries else 0,
-            "sent": sorted([start, kind] for start, kind in self.sent),
+            "sent": sorted([_compact(start), kind] for start, kind in self.sent),
             "waiting": [
                 [e.window_start, d.rule, d.kind, d.severity, d.value, d.baseline, d.threshold, d.z]
                 for e, d in self.waiting
             ],
         }
-        return {**self.state.to_dict(), "history": kept}
 
     @classmethod
     def from_head(cls, head: dict[str, Any], rows: dict[float, list[Any]]) -> History:
         """The history of a ``head`` and its windows' ``rows`` (``row``) by start. Rows outside
         the history's span (after its last window, or folded into its base) are left out: they
         are what a crash left between the writes of one window."""
-        state, kept = RuleState.from_dict(head), head["history"]
-        base = RuleState.from_dict(kept["base"])
-        seconds = kept["seconds"]
+        state, base = _from_state_row(head["state"]), _from_state_row(head["base"])
         entries = tuple(
-            from_row(start, seconds, rows[start])
+            from_row(start, head["seconds"], rows[start])
             for start in sorted(rows)
             if base.last_window < start <= state.last_window
         )
-        return cls._with(state, base, entries, kept)
+        return cls._with(state, base, entries, head)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
@@ -201,6 +201,25 @@ class History:
         )
         sent = frozenset((float(start), kind) for start, kind in kept["sent"])
         return cls(state, base, entries, sent, waiting)
+
+
+def _state_row(s: RuleState) -> list[Any]:
+    """A rule state as a row: the baseline's mean, variance and count, the condition in progress,
+    the last alert and the last window (None for never): a third of ``RuleState.to_dict``."""
+    b = s.baseline
+    last_alert = None if math.isinf(s.last_alert_at) else _compact(s.last_alert_at)
+    last_window = None if math.isinf(s.last_window) else _compact(s.last_window)
+    return [b.mean, b.var, b.n, s.active, last_alert, last_window]
+
+
+def _from_state_row(data: list[Any]) -> RuleState:
+    mean, var, n, active, last_alert, last_window = data
+    return RuleState(
+        Baseline(mean, var, n),
+        active,
+        -math.inf if last_alert is None else float(last_alert),
+        -math.inf if last_window is None else float(last_window),
+    )
 
 
 def row(e: Entry) -> list[Any]:

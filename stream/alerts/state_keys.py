@@ -1,11 +1,11 @@
 """The key layout of the ``alert-state`` table (pure).
 
 - ``TOPIC\\x1fRULE``: the head of a (topic, rule) history (``History.head``): the rule's state,
-  the state before the oldest window kept, what was reported and what waits. About 0.4 KB.
+  the state before the oldest window kept, what was reported and what waits. About 0.25 KB.
 - ``TOPIC\\x1fRULE\\x1fSTART``: one window the history keeps (``history.row``), written when it is
   judged, again only when an amendment changes it, deleted when it leaves the horizon.
 
-Judging a window so writes its head and one row, some 0.5 KB, where a history written whole is
+Judging a window so writes its head and one row (and deletes the row that left), 0.3-0.45 KB, where a history written whole is
 up to 20 KB for a busy topic (six hours of windows): the changelog grows with the windows judged,
 not with them times the horizon. The alerts agent writes the head first, then the rows, then the
 deletes: a crash between them leaves a head whose newest row may be missing (the window, judged
@@ -66,11 +66,10 @@ def load(items: Iterable[tuple[str, Any]]) -> dict[str, Stored]:
         data = heads.get(key)
         if data is None:
             stored[key] = Stored(History(), None, frozenset(written))
-        elif "starts" in data.get("history", {}) or "history" not in data:  # an older form
+        elif "state" in data:
+            stored[key] = Stored(History.from_head(data, written), data, frozenset(written))
+        else:  # an older release's whole history, or its state alone
             stored[key] = Stored(History.from_dict(data), None, frozenset(written))
-        else:
-            history = History.from_head(data, written)
-            stored[key] = Stored(history, data, frozenset(written))
     return stored
 
 

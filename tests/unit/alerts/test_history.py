@@ -238,7 +238,7 @@ def test_a_history_at_the_default_settings_stays_small(rule: Rule, most: int) ->
         h, _ = judge(h, w, rule, RuleSettings())
     assert len(h.entries) == 361
     assert len(json.dumps(h.to_dict())) < most  # the whole history, as an older release wrote it
-    assert len(json.dumps(h.head())) < 700  # the head, and a row per window, as now stored
+    assert len(json.dumps(h.head())) < 500  # the head, and a row per window, as now stored
     assert max(len(json.dumps(row(e))) for e in h.entries) < 40
 
 

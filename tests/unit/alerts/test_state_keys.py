@@ -114,7 +114,7 @@ def test_a_history_written_whole_by_an_older_release_is_split_into_rows_at_its_n
     stored = deliver(table, [calm(10)], "negative_surge")
     assert state_keys.load(table.items())[KEY] == stored
     assert len(table) == 1 + len(stored.history.entries)
-    assert "starts" not in table[KEY]["history"]
+    assert "history" not in table[KEY]
 
 
 def test_a_state_written_before_histories_loads_too() -> None:
