@@ -125,3 +125,32 @@ def db_retention(
                 db.execute(sql)
             console.print(("would run: " if dry_run else "") + sql)
     console.print(f"database {db.database}: {len(done)} retention statement(s)")
+
+
+@app.command("access")
+def db_access(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option(help="Show what would be done; change nothing.")] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Create the analyst and worker roles and their grants; with
+    clickhouse.sql_access_unsupported (ClickHouse 18.16), move the subscriptions to a database
+    of their own instead (users come from users.xml there)."""
+    from stream.clickhouse import access
+
+    settings = read_settings(ctx).clickhouse
+    with _migration_session(ctx, database) as db:
+        if not settings.sql_access_unsupported:
+            done = access.grant_statements(db.database)
+        else:
+            secrets = access.secrets_database(db.database)
+            rows = db.execute(
+                "SELECT concat(database, '.', name), engine FROM system.tables WHERE name = "
+                f"'{access.SECRET_TABLE}' AND database IN ('{db.database}', '{secrets}')"
+            )
+            done = access.secrets_statements(db.database, {str(n): str(e) for n, e in rows})
+        for sql in done:
+            if not dry_run:
+                db.execute(sql)
+            console.print(("would run: " if dry_run else "") + sql)
+    console.print(f"database {db.database}: {len(done)} access statement(s)")

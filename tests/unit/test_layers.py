@@ -42,6 +42,7 @@ PURE = (
     "clickhouse.sql_text",
     "clickhouse.cookbook",
     "clickhouse.tables",
+    "clickhouse.access",
     "web.views",
     "clickhouse.retention",
     "sentiment.labels",
