@@ -197,6 +197,11 @@ class ClickHouseSettings(_Section):
     # database of their own instead of creating roles (stream/clickhouse/access.py), and the
     # users come from users.xml. `./ops/stack env` sets it.
     sql_access_unsupported: bool = False
+    cluster: str = Field(
+        "",
+        description="a remote_servers cluster: migrations ON CLUSTER, Replicated tables under "
+        "Distributed ones (stream/clickhouse/cluster.py); empty = one server",
+    )
 
     @field_validator("retention_days", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ class _MigrationSession:
     database: str
     execute: Any
     files: list[Any]
+    layout: Any  # migrations.Layout: the statements to run for each of the files'
 
 
 @contextlib.contextmanager
@@ -35,13 +36,22 @@ def _migration_session(ctx: typer.Context, database: str | None) -> Iterator[_Mi
     from stream.clickhouse import client as clickhouse
     from stream.clickhouse import migrations
 
+    import functools
+
+    from stream.clickhouse import cluster
+
     settings = read_settings(ctx).clickhouse
     name = database or settings.database
+    layout = migrations.single_server
+    if settings.cluster:
+        layout = functools.partial(cluster.on_cluster, cluster=settings.cluster, database=name)
     clickhouse.ensure_database(settings, name)
     client = clickhouse.connect(settings, database=name)
     try:
         with clickhouse.mapped(settings):
-            yield _MigrationSession(name, clickhouse.executor(client), migrations.load_migrations())
+            yield _MigrationSession(
+                name, clickhouse.executor(client), migrations.load_migrations(), layout
+            )
     finally:
         client.disconnect()
 
@@ -56,8 +66,8 @@ def db_migrate(
     from stream.clickhouse import migrations
 
     with _migration_session(ctx, database) as db:
-        done = migrations.migrate(db.execute, db.files, target=to)
-        latest = max(migrations.applied_migrations(db.execute), default=0)
+        done = migrations.migrate(db.execute, db.files, target=to, layout=db.layout)
+        latest = max(migrations.applied_migrations(db.execute, db.layout), default=0)
     for m in done:
         console.print(f"applied {m.label}")
     console.print(f"database {db.database}: at version {latest:04d} ({len(done)} applied now)")
@@ -73,7 +83,7 @@ def db_rollback(
     from stream.clickhouse import migrations
 
     with _migration_session(ctx, database) as db:
-        done = migrations.rollback(db.execute, db.files, target=to)
+        done = migrations.rollback(db.execute, db.files, target=to, layout=db.layout)
     for m in done:
         console.print(f"rolled back {m.label}")
     console.print(f"database {db.database}: at version {to:04d}")
@@ -85,7 +95,7 @@ def db_status(ctx: typer.Context, database: DatabaseOption = None) -> None:
     from stream.clickhouse import migrations
 
     with _migration_session(ctx, database) as db:
-        applied = migrations.applied_migrations(db.execute)
+        applied = migrations.applied_migrations(db.execute, db.layout)
         migrations.check_history(db.files, applied)
     table = Table("version", "name", "state", title=f"database {db.database}")
     for m in db.files:
