@@ -33,12 +33,10 @@ class _MigrationSession:
 def _migration_session(ctx: typer.Context, database: str | None) -> Iterator[_MigrationSession]:
     """Connect to the database (created if missing) and load the migration files; driver errors
     inside the block are raised as finpulse errors."""
-    from stream.clickhouse import client as clickhouse
-    from stream.clickhouse import migrations
-
     import functools
 
-    from stream.clickhouse import cluster
+    from stream.clickhouse import client as clickhouse
+    from stream.clickhouse import cluster, migrations
 
     settings = read_settings(ctx).clickhouse
     name = database or settings.database

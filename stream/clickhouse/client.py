@@ -58,7 +58,9 @@ def client_options(settings: ClickHouseSettings, *, database: str | None = None)
     if settings.cluster:
         # An INSERT into a Distributed table returns once its shards have the rows, not when
         # they are queued on the server it reached: the worker commits offsets only then.
-        options["settings"]["insert_distributed_sync"] = 1
+        # A JOIN or IN of two Distributed tables (the cookbook's delivery health) joins each
+        # shard's own rows: the tables that are joined are sharded by the key they join on.
+        options["settings"] |= {"insert_distributed_sync": 1, "distributed_product_mode": "local"}
     if settings.alt_hosts:
         options["alt_hosts"] = ",".join(settings.alt_hosts)
     if settings.secure:

@@ -34,7 +34,7 @@ _ENGINE = re.compile(r"ENGINE = (\w*MergeTree)(?:\(([^)]*)\))?")
 _ORDER_BY = re.compile(r"ORDER BY (.+?)\s*;?\s*\Z", re.DOTALL)
 _VIEW = re.compile(r"CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+) TO (\w+) AS\b")
 _FROM = re.compile(r"\bFROM (\w+)\b")
-_ALTER = re.compile(r"ALTER TABLE (\w+)\s+(.*)", re.DOTALL)
+_ALTER = re.compile(r"ALTER TABLE (\w+)\b\s*(.*)", re.DOTALL)
 _MUTATION = re.compile(r"(UPDATE|DELETE)\b")
 _STRING = r"'(?:[^'\\]|\\.|'')*'"
 _COMMENT_COLUMN = re.compile(rf",?\s*COMMENT COLUMN \w+ {_STRING}")
@@ -42,7 +42,9 @@ _COMMENT = re.compile(rf"\s+COMMENT {_STRING}")
 _DROP = re.compile(r"DROP TABLE IF EXISTS (\w+)\s*\Z")
 # Tables every server holds whole (no shards): the migrations' own history.
 EVERYWHERE = ("schema_migrations",)
-# Each table's ORDER BY (a test holds them to the migrations): what its rows are sharded by.
+# What each table's rows are sharded by: columns of its ORDER BY (a test holds them to the
+# migrations), so every version of a row lands on one shard. deliveries go by subscription, as
+# subscriptions do, so that a JOIN of the two on subscription_id finds both on each shard.
 SHARDING_KEYS = {
     "events": "source, event_id",
     "sentiment_windows": "topic, window_seconds, window_start",
@@ -52,7 +54,7 @@ SHARDING_KEYS = {
     "source_hourly": "source, lang, hour",
     "alerts": "topic, window_start, alert_id",
     "subscriptions": "subscription_id",
-    "deliveries": "subscription_id, delivery_id, attempt",
+    "deliveries": "subscription_id",
 }
 
 

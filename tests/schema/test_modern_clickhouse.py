@@ -114,3 +114,20 @@ def test_access_roles_and_grants_parse_and_name_existing_tables(execute: Any) ->
         execute(f"EXPLAIN AST {sql}")
         if sql.startswith("GRANT"):
             assert sql.split()[3].removeprefix("finpulse.") in tables, sql
+
+
+def test_cluster_migrations_parse_on_a_current_engine(execute: Any) -> None:
+    # ON CLUSTER needs ZooKeeper and remote servers, which chdb has not: the statements are
+    # parsed (they run on the 18.16 cluster in tests/integration/test_cluster.py).
+    from stream.clickhouse.cluster import on_cluster
+    from stream.clickhouse.sql_text import split_statements
+
+    files = migrations.load_migrations()
+    scripts = (
+        [migrations.VERSION_TABLE_DDL] + [m.up_sql for m in files] + [m.down_sql for m in files]
+    )
+    statements = [s for text in scripts for each in split_statements(text)
+                  for s in on_cluster(each, cluster="finpulse", database="finpulse")]  # fmt: skip
+    assert len(statements) > 60
+    for sql in statements:
+        execute(f"EXPLAIN AST {sql}")

@@ -43,6 +43,7 @@ PURE = (
     "clickhouse.cookbook",
     "clickhouse.tables",
     "clickhouse.access",
+    "clickhouse.cluster",
     "web.views",
     "clickhouse.retention",
     "sentiment.labels",
