@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from stream import health
 from stream.clickhouse import client as clickhouse
 from stream.clickhouse import migrations
 from stream.clickhouse.cookbook import load_cookbook
@@ -45,6 +46,11 @@ def nodes(settings: Settings) -> Iterator[list[ClickHouseSettings]]:
         )
         for host in hosts
     ]  # fmt: skip
+    down = [h for h in (health.check_clickhouse(n, 3) for n in nodes) if not h.ok]
+    if down:
+        pytest.fail(
+            f"cluster node {down[0].address}: {down[0].detail}: ./ops/stack up cluster", False
+        )
     env = os.environ | {
         "FINPULSE_CLICKHOUSE_PORT": str(nodes[0].port),
         "FINPULSE_CLICKHOUSE_CLUSTER": "finpulse",
