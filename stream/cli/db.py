@@ -19,6 +19,7 @@ app = typer.Typer(
 DatabaseOption = Annotated[
     str | None, typer.Option(help="Database (default: clickhouse.database).")
 ]
+DryRunOption = Annotated[bool, typer.Option(help="Show what would be done; change nothing.")]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,10 +102,17 @@ def db_status(ctx: typer.Context, database: DatabaseOption = None) -> None:
     console.print(table)
 
 
+def _apply(db: _MigrationSession, statements: list[str], *, dry_run: bool) -> None:
+    for sql in statements:
+        if not dry_run:
+            db.execute(sql)
+        console.print(("would run: " if dry_run else "") + sql)
+
+
 @app.command("retention")
 def db_retention(
     ctx: typer.Context,
-    dry_run: Annotated[bool, typer.Option(help="Show what would be done; change nothing.")] = False,
+    dry_run: DryRunOption = False,
     database: DatabaseOption = None,
 ) -> None:
     """Apply clickhouse.retention_days: TTL clauses on a current server; with
@@ -128,17 +136,14 @@ def db_retention(
                 partitions = [int(p) for (p,) in rows]
                 for drop in retention.expired_partitions(table, partitions, days, now):
                     done.append(f"ALTER TABLE {drop.table} DROP PARTITION {drop.partition}")
-        for sql in done:
-            if not dry_run:
-                db.execute(sql)
-            console.print(("would run: " if dry_run else "") + sql)
+        _apply(db, done, dry_run=dry_run)
     console.print(f"database {db.database}: {len(done)} retention statement(s)")
 
 
 @app.command("access")
 def db_access(
     ctx: typer.Context,
-    dry_run: Annotated[bool, typer.Option(help="Show what would be done; change nothing.")] = False,
+    dry_run: DryRunOption = False,
     database: DatabaseOption = None,
 ) -> None:
     """Create the analyst and worker roles and their grants; with
@@ -157,8 +162,5 @@ def db_access(
                 f"'{access.SECRET_TABLE}' AND database IN ('{db.database}', '{secrets}')"
             )
             done = access.secrets_statements(db.database, {str(n): str(e) for n, e in rows})
-        for sql in done:
-            if not dry_run:
-                db.execute(sql)
-            console.print(("would run: " if dry_run else "") + sql)
+        _apply(db, done, dry_run=dry_run)
     console.print(f"database {db.database}: {len(done)} access statement(s)")
