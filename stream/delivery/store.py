@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from stream.clickhouse.access import subscriptions_target
 from stream.clickhouse.client import connect, mapped
 from stream.config import ClickHouseSettings
 from stream.delivery import subscriptions
@@ -53,6 +54,18 @@ class SubscriptionStore:
     def __init__(self, settings: ClickHouseSettings) -> None:
         self.settings = settings
         self._client = connect(settings)
+        self._target = ""  # the table INSERTs name, found on the first one
+
+    def _insert_target(self) -> str:
+        # Reads go through `subscriptions` always; after `finpulse db access` with
+        # clickhouse.sql_access_unsupported that is a Merge table, and inserts name its source.
+        if not self._target:
+            rows = self._execute(
+                "SELECT engine FROM system.tables WHERE database = currentDatabase() "
+                "AND name = 'subscriptions'"
+            )
+            self._target = subscriptions_target(self.settings.database, rows[0][0] if rows else "")
+        return self._target
 
     def _execute(self, sql: str, params: Any = None) -> Any:
         try:
@@ -68,7 +81,7 @@ class SubscriptionStore:
             sub.channel, sub.target, sub.secret, sub.status, _time(sub.created_at),
             _time(sub.updated_at), int(sub.legacy_headers), time.time_ns(),
         )  # fmt: skip
-        self._execute(f"INSERT INTO subscriptions ({COLUMNS}, version) VALUES", [row])
+        self._execute(f"INSERT INTO {self._insert_target()} ({COLUMNS}, version) VALUES", [row])
         return sub
 
     def all(self, *, include_deleted: bool = False) -> list[Subscription]:

@@ -43,6 +43,8 @@ PURE = (
     "clickhouse.sql_text",
     "clickhouse.cookbook",
     "clickhouse.tables",
+    "clickhouse.access",
+    "clickhouse.cluster",
     "web.views",
     "clickhouse.retention",
     "sentiment.labels",
