@@ -5,13 +5,13 @@
 - ``TOPIC\\x1fRULE\\x1fSTART``: one window the history keeps (``history.row``), written when it is
   judged, again only when an amendment changes it, deleted when it leaves the horizon.
 
-Judging a window so writes its head and one row (and deletes the row that left), 0.3-0.45 KB, where a history written whole is
-up to 20 KB for a busy topic (six hours of windows): the changelog grows with the windows judged,
-not with them times the horizon. The alerts agent writes the head first, then the rows, then the
-deletes: a crash between them leaves a head whose newest row may be missing (the window, judged
-again on replay, is put back, as an amendment would be) or rows it no longer keeps (deleted at the
-next write). A head of an older release holds its windows in it (``History.to_dict``): it is
-read as before and split into rows at its next write.
+Judging a window so writes its head and one row (and deletes the row that left), 0.3-0.45 KB,
+where a history written whole is up to 20 KB for a busy topic (six hours of windows): the
+changelog grows with the windows judged, not with them times the horizon. The alerts agent writes
+the head first, then the rows, then the deletes: a crash between them leaves a head whose newest
+row may be missing (the window, judged again on replay, is put back, as an amendment would be) or
+rows it no longer keeps (deleted at the next write). A head of an older release holds its windows
+in it (``History.to_dict``): it is read as before and split into rows at its next write.
 """
 
 from __future__ import annotations
