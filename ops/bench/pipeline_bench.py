@@ -9,7 +9,8 @@ Rows, all on the same texts, in one run:
   row being visible in ClickHouse (polled every 100 ms), p50 and p99; and, from the same in-order
   live stream (a cashtag a text), the time from a one-minute window's end to its final state,
   when the alert rules judge it (the close delay lateness_s plus the marks' travel).
-- faust stages, no model: the same worker with scoring off (ingest, dedupe, windows, sinks).
+- faust stages, no model: the same worker with scoring off (ingest, dedupe, windows, sinks),
+  with its CPU per text by process like the pipeline run.
 - plain aiokafka: consume each record and produce it to another topic. Ratio: faust over it.
 Throughputs are medians of --repeats runs. A second table says where the CPU went in the model
 server and pipeline runs: CPU milliseconds per text by process (from /proc), so a ratio below 1
@@ -334,7 +335,9 @@ def main(argv: list[str]) -> None:
     worker = start_worker(f"bench{run_id}n", score=False, logs=logs)
     try:
         drain(worker, texts[:64], "warm")
+        before = cpu_seconds()
         faust_rates = [drain(worker, next(chunks), f"run{i}") for i in range(args.repeats)]
+        faust_cpu = cpu_per_text(before, cpu_seconds(), args.repeats * per_run)
     finally:
         worker.stop()
     faust_rate = statistics.median(faust_rates)
@@ -368,14 +371,14 @@ def main(argv: list[str]) -> None:
         ]
         print(f"{name:<58} {' '.join(cells)}")
     print(f"\nCPU ms per text, by process ({os.cpu_count()} CPUs)")
-    print(f"{'process':<18} {'model server alone':>19} {'pipeline':>9}")
+    print(f"{'process':<18} {'model server alone':>19} {'pipeline':>9} {'no model':>9}")
     for group in (*PROCESS_GROUPS, "total"):
-        a, b = (
-            (sum(model_cpu.values()), sum(pipeline_cpu.values()))
+        a, b, c = (
+            (sum(model_cpu.values()), sum(pipeline_cpu.values()), sum(faust_cpu.values()))
             if group == "total"
-            else (model_cpu[group], pipeline_cpu[group])
+            else (model_cpu[group], pipeline_cpu[group], faust_cpu[group])
         )
-        print(f"{group:<18} {a:19.2f} {b:9.2f}")
+        print(f"{group:<18} {a:19.2f} {b:9.2f} {c:9.2f}")
     runs = {"model": model_rates, "pipeline": pipeline_rates, "faust": faust_rates,
             "aiokafka": plain_rates}  # fmt: skip
     print(f"\n{per_run} events a run, median of {args.repeats} runs; ratios: pipeline over model "
@@ -386,7 +389,11 @@ def main(argv: list[str]) -> None:
         report = {
             "rows": [dict(zip(keys, r, strict=True)) for r in rows],
             "runs": runs,
-            "cpu_ms_per_text": {"model_server_alone": model_cpu, "pipeline": pipeline_cpu},
+            "cpu_ms_per_text": {
+                "model_server_alone": model_cpu,
+                "pipeline": pipeline_cpu,
+                "faust_no_model": faust_cpu,
+            },
         }
         args.json.write_text(json.dumps(report, indent=2))
 
