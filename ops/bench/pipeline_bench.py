@@ -13,8 +13,9 @@ Rows, all on the same texts, in one run:
   with its CPU per text by process like the pipeline run.
 - plain aiokafka: consume each record and produce it to another topic. Ratio: faust over it.
 Throughputs are medians of --repeats runs. A second table says where the CPU went in the model
-server and pipeline runs: CPU milliseconds per text by process (from /proc), so a ratio below 1
-can be told apart into the model's own cost and what the stream adds around it.
+server, pipeline and no-model runs: CPU milliseconds per text by process (from /proc: the bench's
+own stack, workers and client with their children, not other processes of a shared machine), so a
+ratio below 1 can be told apart into the model's own cost and what the stream adds around it.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def start_worker(name: str, *, score: bool, logs: Path) -> Worker:
     log = (logs / f"{name}.log").open("ab")
     process = subprocess.Popen([*finpulse, "worker"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT)  # fmt: skip
+    WORKER_PIDS.add(process.pid)
     del settings
     return Worker(name, env, process)
 
@@ -138,35 +140,56 @@ PROCESS_GROUPS = ("triton + model", "worker (faust)", "broker", "clickhouse", "b
                   "other")  # fmt: skip
 
 
-def process_group(pid: int, comm: str, cmdline: str) -> str:
-    if pid == os.getpid():
-        return "bench client"
-    if comm.startswith(("tritonserver", "triton_python")):
-        return "triton + model"
-    if "stream.cli worker" in cmdline or "finpulse worker" in cmdline:
-        return "worker (faust)"
-    if comm.startswith("tansu") or comm in ("kafka", "redpanda"):
-        return "broker"
-    if comm.startswith("clickhouse"):
-        return "clickhouse"
-    return "other"
+# The processes counted: the bench's own stack (by its pid files), its workers and itself, with
+# their children. Others on a shared machine (another stack, another worker) are left out.
+STACK_GROUPS = {"triton": "triton + model", "tansu": "broker", "clickhouse": "clickhouse"}
+WORKER_PIDS: set[int] = set()
+
+
+def own_processes() -> dict[int, str]:
+    """pid -> group of the processes the bench accounts for, the roots of each group."""
+    stack = Path(os.environ.get("FINPULSE_STACK_DIR", ROOT / ".stack-bench"))
+    roots = {os.getpid(): "bench client"}
+    for name, group in STACK_GROUPS.items():
+        try:
+            roots[int((stack / f"{name}.pid").read_text())] = group
+        except (OSError, ValueError):  # not started by this stack
+            continue
+    roots.update(dict.fromkeys(WORKER_PIDS, "worker (faust)"))
+    return roots
+
+
+def process_group(pid: int, parents: dict[int, int], roots: dict[int, str]) -> str | None:
+    """The group of the nearest of ``pid`` and its ancestors that is a root; None: not ours."""
+    seen = 0
+    while pid > 1 and seen < 64:
+        if pid in roots:
+            return roots[pid]
+        pid = parents.get(pid, 0)
+        seen += 1
+    return None
 
 
 def cpu_seconds() -> dict[str, float]:
-    """CPU seconds (user + system) used so far by the processes alive now, by group."""
+    """CPU seconds (user + system) used so far by the bench's processes alive now, by group."""
     totals = dict.fromkeys(PROCESS_GROUPS, 0.0)
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:  # gone meanwhile
             continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        used = (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
-        totals[process_group(int(entry.name), comm, cmdline)] += used
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+    roots = own_processes()
+    for pid, seconds in used.items():
+        group = process_group(pid, parents, roots)
+        if group is not None:
+            totals[group] += seconds
     return totals
 
 
