@@ -129,6 +129,7 @@ def test_a_calibrated_run_reports_and_saves_the_model_with_its_bias(tmp_path: Pa
     assert result["data"]["calibration_dev"] > 0
     assert result["calibration"]["on"] == ["phrasebank"]
     assert result["calibration"]["bias"]["neutral"] == 0.0
+    assert "| logit bias |" in (run / "MODEL_CARD.md").read_text()
     model = network.load(run / "model")
     tokenizer = AutoTokenizer.from_pretrained(str(run / "model"))
     saved = evaluate(model, tokenizer, read_validation_slices(run), 32)
