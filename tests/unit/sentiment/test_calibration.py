@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 import torch
 from sklearn.metrics import f1_score
@@ -19,7 +20,7 @@ from tests.unit.sentiment.quick_training import needs_data, train_quick
 
 def noisy_logits(
     n: int, seed: int, shift: tuple[float, float, float]
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Logits that lean towards the true class, plus a constant ``shift`` per class."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 3, n)
