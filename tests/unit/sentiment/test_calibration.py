@@ -143,3 +143,26 @@ def test_a_calibrated_run_reports_and_saves_the_model_with_its_bias(tmp_path: Pa
 def test_an_unknown_class_weighting_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="class weighting"):
         train_quick(tmp_path, class_weighting="sqrt")
+
+
+def test_the_exported_graph_carries_the_bias(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    from stream.sentiment.export import export_onnx
+    from stream.sentiment.train import base_model_path
+
+    torch.manual_seed(0)
+    model = network.build(base_model_path(), "mean").eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(base_model_path()))
+    enc = tokenizer(["Profit rose 40 %", "Shares fell after the warning"], padding=True)
+    ids, mask = np.array(enc["input_ids"]), np.array(enc["attention_mask"])
+    with torch.no_grad():
+        plain = model(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+    bias = np.array([2.0, 0.0, -2.0], dtype=np.float32)
+    network.add_logit_bias(model, torch.from_numpy(bias))
+    network.save(model, tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    export_onnx(tmp_path / "model", tmp_path / "model.onnx")
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"))
+    (served,) = session.run(["logits"], {"input_ids": ids, "attention_mask": mask})
+    assert np.allclose(served, plain + bias, atol=1e-4)
