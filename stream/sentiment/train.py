@@ -220,6 +220,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     torch.set_num_threads(os.cpu_count() or 1)
     started = time.monotonic()
 
+    _check_calibration_settings(config)
     examples = sdata.load(config.data_dir, config.datasets)
     unique = sdata.deduplicate(examples)
     split = sdata.split(unique, config.validation_fraction, config.seed)
@@ -229,10 +230,6 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         if unknown:
             raise ConfigError(f"cannot fit on {sorted(unknown)}: not among {config.datasets}")
         train_rows = [e for e in train_rows if e.dataset in config.fit_datasets]
-    if config.class_weighting not in CLASS_WEIGHTINGS:
-        raise ConfigError(f"class weighting must be one of {', '.join(CLASS_WEIGHTINGS)}")
-    if config.class_weighting != "pooled" and config.teacher is not None:
-        raise ConfigError("--class-weighting dataset does not combine with --teacher")
     dev_rows: list[sdata.Example] = []
     if config.calibration_fraction > 0:
         # Stratified like the validation split, on another seed: the bias is fitted on rows the
@@ -395,6 +392,19 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         report.confusion_matrix(metrics, f"validation: {name}", out / f"confusion_{name}.png")
     report.model_card(result, out / "MODEL_CARD.md")
     return result
+
+
+def _check_calibration_settings(config: TrainConfig) -> None:
+    if config.class_weighting not in CLASS_WEIGHTINGS:
+        raise ConfigError(f"class weighting must be one of {', '.join(CLASS_WEIGHTINGS)}")
+    if config.class_weighting != "pooled" and config.teacher is not None:
+        raise ConfigError("--class-weighting dataset does not combine with --teacher")
+    if config.calibrate_on is not None:
+        if config.calibration_fraction <= 0:
+            raise ConfigError("--calibrate-on needs --calibration-fraction above 0")
+        unknown = set(config.calibrate_on) - set(config.fit_datasets or config.datasets)
+        if unknown:
+            raise ConfigError(f"cannot calibrate on {sorted(unknown)}: not trained on")
 
 
 def _row_weighted_loss(

@@ -3,6 +3,7 @@ calibrated training saves and reports the model with its bias."""
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -139,10 +140,19 @@ def test_a_calibrated_run_reports_and_saves_the_model_with_its_bias(tmp_path: Pa
     }
 
 
-@needs_data
-def test_an_unknown_class_weighting_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="class weighting"):
-        train_quick(tmp_path, class_weighting="sqrt")
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"class_weighting": "sqrt"}, "class weighting"),
+        ({"calibrate_on": ("phrasebank",)}, "needs --calibration-fraction"),
+        ({"calibrate_on": ("finfe",), "calibration_fraction": 0.1}, "cannot calibrate on"),
+    ],
+)
+def test_settings_that_cannot_work_are_refused_before_training(
+    settings: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        train_quick(tmp_path, **settings)
 
 
 def test_the_exported_graph_carries_the_bias(tmp_path: Path) -> None:
