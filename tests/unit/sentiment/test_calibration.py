@@ -123,7 +123,7 @@ def test_only_the_head_learns_at_the_head_rate() -> None:
 def test_a_calibrated_run_reports_and_saves_the_model_with_its_bias(tmp_path: Path) -> None:
     run = train_quick(
         tmp_path,
-        calibration_fraction=0.2,
+        calibration_fraction=0.05,
         class_weighting="dataset",
         head_learning_rate=1e-3,
     )
