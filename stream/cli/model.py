@@ -101,6 +101,30 @@ def model_train(
         float, typer.Option(min=0, max=1, help="Share of the loss given to the teacher.")
     ] = 0.5,
     distill_temperature: Annotated[float, typer.Option(min=0.1)] = 2.0,
+    head_learning_rate: Annotated[
+        float | None,
+        typer.Option(min=0, help="Learning rate of the classification head (default: the same)."),
+    ] = None,
+    class_weighting: Annotated[
+        str,
+        typer.Option(
+            help="Class weights of the loss: pooled (over all training rows) or dataset "
+            "(within each data set, for sets whose class mixes differ)."
+        ),
+    ] = "pooled",
+    calibration_fraction: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=0.5,
+            help="Hold this share of the training rows out to fit a logit bias on after "
+            "training (folded into the head; 0: none).",
+        ),
+    ] = 0.0,
+    calibrate_on: Annotated[
+        str | None,
+        typer.Option(help="Data sets whose mean macro-F1 the bias maximises (default: all)."),
+    ] = None,
 ) -> None:
     """Fine-tune all-MiniLM-L6-v2 into the 3-class financial sentiment model."""
     from stream.sentiment.metrics import format_metrics
@@ -132,6 +156,10 @@ def model_train(
             distill_temperature=distill_temperature,
             base_model=resolve_base_model(base_model) if base_model else base_model_path(),
             freeze_word_embeddings=freeze_word_embeddings,
+            head_learning_rate=head_learning_rate,
+            class_weighting=class_weighting,
+            calibration_fraction=calibration_fraction,
+            calibrate_on=_names(calibrate_on) if calibrate_on else None,
         )
     )
     for name, metrics in result["final"].items():

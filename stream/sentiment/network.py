@@ -90,6 +90,32 @@ def freeze_word_embeddings(model: torch.nn.Module) -> None:
     encoder.get_input_embeddings().weight.requires_grad_(False)
 
 
+def head_layer(model: torch.nn.Module) -> torch.nn.Linear:
+    """The linear layer that makes the logits."""
+    if isinstance(model, MeanPoolClassifier):
+        return model.classifier
+    head: Any = model.model.classifier if isinstance(model, ClsClassifier) else None
+    layer = getattr(head, "out_proj", head)  # RoBERTa-style heads end in out_proj
+    if not isinstance(layer, torch.nn.Linear):
+        raise TypeError(f"no linear head in {type(model).__name__}")
+    return layer
+
+
+def is_head(name: str) -> bool:
+    """Whether a parameter (a ``named_parameters`` name) is the classification head's."""
+    return name.startswith(("classifier.", "model.classifier."))
+
+
+@torch.no_grad()
+def add_logit_bias(model: torch.nn.Module, bias: torch.Tensor) -> None:
+    """Add ``bias`` to every logit the model makes (into the head's own bias, so it is saved,
+    exported and served with the weights)."""
+    layer = head_layer(model)
+    if layer.bias is None:
+        raise TypeError("the head has no bias to add to")
+    layer.bias.add_(bias.to(layer.bias.dtype))
+
+
 def save(model: torch.nn.Module, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if isinstance(model, ClsClassifier):

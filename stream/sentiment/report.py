@@ -101,6 +101,28 @@ def _teacher_row(result: dict[str, Any]) -> str:
     )
 
 
+def _calibration_rows(result: dict[str, Any]) -> str:
+    cfg = result["config"]
+    rows = ""
+    if cfg.get("head_learning_rate"):
+        rows += f"| head learning rate | {cfg['head_learning_rate']} (same schedule) |\n"
+    if cfg.get("class_weighting", "pooled") != "pooled":
+        rows += "| class weights | 1/sqrt(frequency) within each data set |\n"
+    found = result.get("calibration")
+    if found:
+        bias = ", ".join(f"{label} {v:+.1f}" for label, v in found["bias"].items())
+        dev = "; ".join(
+            f"{name} {d['before']:.4f} -> {d['after']:.4f}"
+            for name, d in found["dev_macro_f1"].items()
+        )
+        rows += (
+            f"| logit bias | {bias}: fitted on {result['data']['calibration_dev']} training rows "
+            f"held out ({cfg['calibration_fraction']:.0%}) for the macro-F1 of "
+            f"{', '.join(found['on'])}, in the head (development macro-F1: {dev}) |\n"
+        )
+    return rows
+
+
 def model_card(result: dict[str, Any], path: Path) -> None:
     cfg, data = result["config"], result["data"]
     rows = "\n".join(
@@ -148,7 +170,7 @@ Because of the PhraseBank licence, a model trained on it is for non-commercial u
 | max length | {cfg["max_length"]} tokens (links replaced by a placeholder) |
 | optimiser | AdamW, weight decay {cfg["weight_decay"]} |
 | loss | cross-entropy, classes weighted by 1/sqrt(frequency), smoothing {smoothing} |
-{_teacher_row(result)}| seed | {cfg["seed"]} |
+{_teacher_row(result)}{_calibration_rows(result)}| seed | {cfg["seed"]} |
 | time | {result["train_seconds"]:.0f} s on this machine (torch {result["torch"]}) |
 
 ## Results on the held-out validation split

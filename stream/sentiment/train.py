@@ -32,8 +32,8 @@ from tqdm import tqdm
 from transformers import AutoTokenizer
 
 from stream.errors import ConfigError
+from stream.sentiment import calibration, distill, network
 from stream.sentiment import data as sdata
-from stream.sentiment import distill, network
 from stream.sentiment.classifier import prepare_text
 from stream.sentiment.labels import LABELS
 from stream.sentiment.metrics import classification_metrics
@@ -91,6 +91,18 @@ class TrainConfig:
     teacher: Path | None = None  # a finished run on the same split whose predictions are learnt
     distill_weight: float = 0.5  # share of the loss given to the teacher's predictions
     distill_temperature: float = 2.0
+    # The head (a fresh linear layer) learns at this rate, the encoder at ``learning_rate``.
+    head_learning_rate: float | None = None
+    # "pooled": class weights over all training rows (class_weights); "dataset": within each
+    # data set (calibration.row_class_weights), for sets whose class mixes differ.
+    class_weighting: str = "pooled"
+    # > 0: hold this share of the training rows out as a development part, on which a logit
+    # bias is fitted after training (calibration.fit_logit_bias) and folded into the head.
+    calibration_fraction: float = 0.0
+    calibrate_on: tuple[str, ...] | None = None  # the data sets it maximises; None: all
+
+
+CLASS_WEIGHTINGS = ("pooled", "dataset")
 
 
 # Validation slices reported (and written as CSV for `finpulse model eval`).
@@ -208,6 +220,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     torch.set_num_threads(os.cpu_count() or 1)
     started = time.monotonic()
 
+    _check_calibration_settings(config)
     examples = sdata.load(config.data_dir, config.datasets)
     unique = sdata.deduplicate(examples)
     split = sdata.split(unique, config.validation_fraction, config.seed)
@@ -217,6 +230,12 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         if unknown:
             raise ConfigError(f"cannot fit on {sorted(unknown)}: not among {config.datasets}")
         train_rows = [e for e in train_rows if e.dataset in config.fit_datasets]
+    dev_rows: list[sdata.Example] = []
+    if config.calibration_fraction > 0:
+        # Stratified like the validation split, on another seed: the bias is fitted on rows the
+        # model never trained on, and the reported validation split stays untouched.
+        parts = sdata.split(train_rows, config.calibration_fraction, config.seed + 1)
+        train_rows, dev_rows = parts.train, parts.validation
     if config.max_train_examples is not None:
         train_rows = random.Random(config.seed).sample(
             train_rows, min(config.max_train_examples, len(train_rows))
@@ -251,13 +270,19 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         network.freeze_word_embeddings(model)
     no_decay = ("bias", "LayerNorm.weight")
     trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    params = [
+    head_lr = config.head_learning_rate or config.learning_rate
+    groups = [
         {
-            "params": [p for n, p in trained if not n.endswith(no_decay)],
-            "weight_decay": config.weight_decay,
-        },
-        {"params": [p for n, p in trained if n.endswith(no_decay)], "weight_decay": 0.0},
+            "params": [
+                p for n, p in trained if n.endswith(no_decay) == nd and network.is_head(n) == h
+            ],
+            "weight_decay": 0.0 if nd else config.weight_decay,
+            "lr": head_lr if h else config.learning_rate,
+        }
+        for nd in (False, True)
+        for h in (False, True)
     ]
+    params = [g for g in groups if g["params"]]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate)
     steps_per_epoch = math.ceil(len(texts) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
@@ -267,6 +292,10 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     )
     weights = class_weights(labels)
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
+    row_weights = None
+    if config.class_weighting == "dataset":
+        found = calibration.row_class_weights(labels, [e.dataset for e in train_rows])
+        row_weights = torch.from_numpy(found)
     if config.shuffle_seed is not None:
         torch.manual_seed(config.shuffle_seed)
     rng = random.Random(config.seed if config.shuffle_seed is None else config.shuffle_seed)
@@ -286,7 +315,9 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
             input_ids, attention = _pad([encoded[i] for i in batch], pad_id)
             logits = model(input_ids, attention)
             gold = torch.tensor([labels[i] for i in batch])
-            if targets is None:
+            if row_weights is not None:
+                loss = _row_weighted_loss(logits, gold, row_weights[batch], config.label_smoothing)
+            elif targets is None:
                 loss = loss_fn(logits, gold)
             else:
                 teacher_logits, taught = targets
@@ -301,7 +332,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
                     temperature=config.distill_temperature,
                 )
             optimizer.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
@@ -326,6 +357,11 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     bar.close()
     if ema is not None:
         model = ema.module
+    calibrated = None
+    if dev_rows:
+        # Saved first without the bias: a failure below still leaves the trained weights.
+        network.save(model, config.out_dir / "model")
+        calibrated = _calibrate(model, tokenizer, dev_rows, labelled, config)
 
     out = config.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -340,10 +376,12 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
             "after_dedup": len(unique),
             "train": len(train_rows),
             "train_by_dataset": dict(Counter(e.dataset for e in train_rows)),
+            **({"calibration_dev": len(dev_rows)} if dev_rows else {}),
             "validation": {name: len(rows) for name, rows in slices.items()},
         },
         "history": history,
-        "final": history[-1]["validation"],
+        "final": history[-1]["validation"] if calibrated is None else calibrated["validation"],
+        **({"calibration": calibrated["summary"]} if calibrated else {}),
         "train_seconds": round(time.monotonic() - started, 1),
         **({"teacher": teacher_summary} if teacher_summary else {}),
         "torch": torch.__version__,
@@ -354,6 +392,63 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         report.confusion_matrix(metrics, f"validation: {name}", out / f"confusion_{name}.png")
     report.model_card(result, out / "MODEL_CARD.md")
     return result
+
+
+def _check_calibration_settings(config: TrainConfig) -> None:
+    if config.class_weighting not in CLASS_WEIGHTINGS:
+        raise ConfigError(f"class weighting must be one of {', '.join(CLASS_WEIGHTINGS)}")
+    if config.class_weighting != "pooled" and config.teacher is not None:
+        raise ConfigError("--class-weighting dataset does not combine with --teacher")
+    if config.calibrate_on is not None:
+        if config.calibration_fraction <= 0:
+            raise ConfigError("--calibrate-on needs --calibration-fraction above 0")
+        unknown = set(config.calibrate_on) - set(config.fit_datasets or config.datasets)
+        if unknown:
+            raise ConfigError(f"cannot calibrate on {sorted(unknown)}: not trained on")
+
+
+def _row_weighted_loss(
+    logits: torch.Tensor, gold: torch.Tensor, weights: torch.Tensor, label_smoothing: float
+) -> torch.Tensor:
+    """Smoothed cross-entropy, each row weighted, normalised by the weights' sum (as torch's
+    class-weighted loss is)."""
+    ce = torch.nn.functional.cross_entropy(
+        logits, gold, label_smoothing=label_smoothing, reduction="none"
+    )
+    return (ce * weights).sum() / weights.sum()
+
+
+def _calibrate(
+    model: Any,
+    tokenizer: Any,
+    dev_rows: Sequence[sdata.Example],
+    labelled: Mapping[str, Sequence[tuple[str, int]]],
+    config: TrainConfig,
+) -> dict[str, Any]:
+    """Fit the logit bias on the development rows, fold it into the head, and the held-out
+    figures with it (the history keeps those without)."""
+    on = config.calibrate_on or tuple(sorted({e.dataset for e in dev_rows}))
+    logits = predict_logits(model, tokenizer, [e.text for e in dev_rows], config.max_length)
+    gold = [e.label for e in dev_rows]
+    names = [e.dataset for e in dev_rows]
+    bias = calibration.fit_logit_bias(logits, gold, names, on)
+    by_set = {}
+    for name in sorted(set(names)):
+        rows = [i for i, n in enumerate(names) if n == name]
+        y = [gold[i] for i in rows]
+        before = classification_metrics(y, logits[rows].argmax(1).tolist())
+        after = classification_metrics(y, (logits[rows] + bias).argmax(1).tolist())
+        by_set[name] = {"n": len(rows), "before": before["macro_f1"], "after": after["macro_f1"]}
+    network.add_logit_bias(model, torch.from_numpy(bias))
+    summary = {
+        "bias": dict(zip(LABELS, bias.tolist(), strict=True)),
+        "on": list(on),
+        "dev_macro_f1": by_set,
+    }
+    return {
+        "summary": summary,
+        "validation": evaluate(model, tokenizer, labelled, config.max_length),
+    }
 
 
 def _teacher_targets(

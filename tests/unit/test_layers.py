@@ -49,6 +49,7 @@ PURE = (
     "clickhouse.retention",
     "sentiment.labels",
     "sentiment.metrics",
+    "sentiment.calibration",
 )
 IO_LIBRARIES = {
     "aiohttp", "aiokafka", "clickhouse_driver", "confluent_kafka", "faust", "grpc", "httpx",
