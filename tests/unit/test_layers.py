@@ -39,6 +39,7 @@ PURE = (
     "delivery.jobs",
     "delivery.offsets",
     "delivery.settled",
+    "delivery.schedule",
     "clickhouse.sql_text",
     "clickhouse.cookbook",
     "clickhouse.tables",
