@@ -16,7 +16,8 @@ receiver drop the rare repeat (at-least-once).
 Subscriptions are re-read from ClickHouse every ``delivery.refresh_s``: additions, pauses and
 deletions apply without a restart; alerts queued for a paused or deleted one are cancelled, then
 its queue and task go (a resumed one gets new ones). Settled deliveries are remembered for
-``SETTLED_LOOKBACK_S`` (settled.py), not for ever.
+``SETTLED_LOOKBACK_S`` (settled.py), not for ever. Scheduled reports (reports.py) are jobs of
+the same queues, built when due for the subscriptions whose owner partition this worker holds.
 """
 
 from __future__ import annotations

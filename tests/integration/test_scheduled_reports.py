@@ -10,7 +10,6 @@ import contextlib
 import os
 import socket
 import time
-from collections.abc import Iterator
 from typing import cast
 
 import httpx
@@ -49,24 +48,18 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def reporting(settings: Settings, unique: str) -> Iterator[Settings]:
+def reporting(settings: Settings, database: str) -> Settings:
     """Settings on a database of the test's own, migrated, with two hours of windows."""
-    run([*FINPULSE, "db", "migrate"], {**os.environ, "FINPULSE_CLICKHOUSE_DATABASE": unique})
-    client = clickhouse.connect(settings.clickhouse, database=unique)
+    run([*FINPULSE, "db", "migrate"], {**os.environ, "FINPULSE_CLICKHOUSE_DATABASE": database})
+    client = clickhouse.connect(settings.clickhouse, database=database)
     dashboard_data.seed(client, (time.time() // 60) * 60)
     client.disconnect()
-    ours = settings.model_copy(
+    return settings.model_copy(
         update={
-            "clickhouse": settings.clickhouse.model_copy(update={"database": unique}),
-            "pipeline": settings.pipeline.model_copy(update={"app_id": unique}),
+            "clickhouse": settings.clickhouse.model_copy(update={"database": database}),
+            "pipeline": settings.pipeline.model_copy(update={"app_id": database}),
         }
     )
-    try:
-        yield ours
-    finally:
-        client = clickhouse.connect(settings.clickhouse, database="default")
-        client.execute(f"DROP DATABASE IF EXISTS {clickhouse.quote_identifier(unique)}")
-        client.disconnect()
 
 
 async def _deliver_due_reports(
