@@ -193,7 +193,12 @@ def subscriptions_report(
     at: ReportAt = "00:00",
     since: ReportSince = None,
     fmt: Annotated[str, typer.Option("--format", help="html or pdf.")] = "html",
-    topic: ReportTopic = None,
+    topic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--topic", "-t", help="Topic or pattern; repeat (default: the subscription's)."
+        ),
+    ] = None,
     off: Annotated[bool, typer.Option(help="Stop the reports.")] = False,
 ) -> None:
     """Schedule reports for a subscription, delivered as its alerts are (or stop them: --off)."""

@@ -89,7 +89,7 @@ def parse(data: Mapping[str, Any], *, now: float) -> dict[str, Any]:
     return {
         "every": every,
         "at": f"{int(match[1]):02d}:{match[2]}",
-        "since": str(data.get("since") or every),
+        "since": str(data.get("since") or ("24h" if every == "daily" else every)),
         "format": fmt,
         "topics": sorted({t.strip() for t in topics if t.strip()}),
         "every_s": every_s,
