@@ -192,6 +192,16 @@ class ClickHouseSettings(_Section):
     # Compatibility measure for ClickHouse before 19.6 (the local 18.16), which has no TTL:
     # retention drops whole monthly partitions past their age instead. `./ops/stack env` sets it.
     ttl_unsupported: bool = False
+    # Compatibility measure for ClickHouse before 20.5 (the local 18.16), which has no SQL users,
+    # roles or GRANT: `finpulse db access` moves the subscriptions (webhook secrets) to a
+    # database of their own instead of creating roles (stream/clickhouse/access.py), and the
+    # users come from users.xml. `./ops/stack env` sets it.
+    sql_access_unsupported: bool = False
+    cluster: str = Field(
+        "",
+        description="a remote_servers cluster: migrations ON CLUSTER, Replicated tables under "
+        "Distributed ones (stream/clickhouse/cluster.py); empty = one server",
+    )
 
     @field_validator("retention_days", mode="before")
     @classmethod

@@ -53,7 +53,11 @@ def check_clickhouse(settings: ClickHouseSettings, timeout_s: float = 5.0) -> He
 
 
 def check_triton(settings: TritonSettings, timeout_s: float = 5.0) -> Health:
-    """The server is ready; detail lists the models it has ready."""
+    """The server is ready; detail lists the models it has ready. With ``triton.ssl`` every
+    gRPC replica is asked over TLS, as the scorer reaches them: Triton's HTTP endpoint has no TLS
+    of its own, and where gRPC is behind TLS it is often the only port open."""
+    if settings.ssl:
+        return _check_triton_tls(settings, timeout_s)
     base = f"http://{settings.http}"
     try:
         with httpx.Client(timeout=timeout_s) as http:
@@ -65,3 +69,31 @@ def check_triton(settings: TritonSettings, timeout_s: float = 5.0) -> Health:
         )
     except Exception as exc:
         return Health("triton", settings.http, False, f"{type(exc).__name__}: {exc}")
+
+
+def _check_triton_tls(settings: TritonSettings, timeout_s: float) -> Health:
+    import tritonclient.grpc as grpcclient
+
+    from stream.scoring.triton import endpoints, tls_options
+
+    tls = tls_options(settings)
+    options = tls.client_options() if tls is not None else {}
+    models: set[str] = set()
+    urls = endpoints(settings.grpc)
+    for url in urls:
+        client = grpcclient.InferenceServerClient(url, **options)
+        try:
+            if not client.is_server_ready(client_timeout=timeout_s):
+                return Health("triton", url, False, "not ready yet (TLS)")
+            index = client.get_model_repository_index(as_json=True, client_timeout=timeout_s)
+        except Exception as exc:
+            return Health("triton", url, False, f"TLS: {type(exc).__name__}: {exc}")
+        finally:
+            client.close()
+        models |= {
+            f"{m['name']}/{m.get('version', '?')}"
+            for m in index.get("models", [])
+            if m.get("state") == "READY"
+        }
+    detail = f"TLS, {len(urls)} replica(s), models ready: " + (", ".join(sorted(models)) or "none")
+    return Health("triton", settings.grpc, True, detail)

@@ -12,6 +12,32 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Self
 
+import orjson
+
+
+def dumps(data: Any) -> bytes:
+    """JSON of plain values, UTF-8, compact: orjson, about 10 times faster than ``json``. What
+    orjson would write differently from ``json`` goes through ``json``: NaN and infinities (orjson
+    writes null, so a ``null`` in the output is checked), keys that are not strings, integers past
+    64 bits. Either way a reader decodes the same values (see ``loads`` on large integers)."""
+    try:
+        out = orjson.dumps(data)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(data, ensure_ascii=False).encode()
+    if b"null" in out:
+        return json.dumps(data, ensure_ascii=False).encode()
+    return out
+
+
+def loads(data: bytes | str) -> Any:
+    """The values of a JSON document: orjson, and ``json`` for what orjson refuses and ``json``
+    takes (NaN, infinities), or to raise ``json``'s own error. orjson reads an integer past 64
+    bits as a float: the records hold none (a content hash has 63 bits, ClickHouse at most 64)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
 
 class _Json:
     """JSON encoding shared by the records: field names as keys, tuples as lists."""
@@ -19,11 +45,11 @@ class _Json:
     def to_json(self) -> bytes:
         # vars(), not dataclasses.asdict: the records hold only plain values, lists and dicts,
         # and asdict's deep copies were a measurable share of the worker's CPU.
-        return json.dumps(vars(self), ensure_ascii=False).encode()
+        return dumps(vars(self))
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Self:
-        return cls.from_dict(json.loads(data))
+        return cls.from_dict(loads(data))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
@@ -154,7 +180,8 @@ class Mark(_Json):
         return {name: (float(t), bool(idle)) for name, (t, idle) in self.partitions.items()}
 
 
-MARK_PREFIX = b'{"kind": "mark"'
+# How a mark's value starts: compact (``dumps``), or spaced as an older release wrote it.
+MARK_PREFIX = (b'{"kind":"mark"', b'{"kind": "mark"')
 
 
 @dataclass

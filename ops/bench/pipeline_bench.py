@@ -9,11 +9,13 @@ Rows, all on the same texts, in one run:
   row being visible in ClickHouse (polled every 100 ms), p50 and p99; and, from the same in-order
   live stream (a cashtag a text), the time from a one-minute window's end to its final state,
   when the alert rules judge it (the close delay lateness_s plus the marks' travel).
-- faust stages, no model: the same worker with scoring off (ingest, dedupe, windows, sinks).
+- faust stages, no model: the same worker with scoring off (ingest, dedupe, windows, sinks),
+  with its CPU per text by process like the pipeline run.
 - plain aiokafka: consume each record and produce it to another topic. Ratio: faust over it.
 Throughputs are medians of --repeats runs. A second table says where the CPU went in the model
-server and pipeline runs: CPU milliseconds per text by process (from /proc), so a ratio below 1
-can be told apart into the model's own cost and what the stream adds around it.
+server, pipeline and no-model runs: CPU milliseconds per text by process (from /proc: the bench's
+own stack, workers and client with their children, not other processes of a shared machine), so a
+ratio below 1 can be told apart into the model's own cost and what the stream adds around it.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ def start_worker(name: str, *, score: bool, logs: Path) -> Worker:
     log = (logs / f"{name}.log").open("ab")
     process = subprocess.Popen([*finpulse, "worker"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT)  # fmt: skip
+    WORKER_PIDS.add(process.pid)
     del settings
     return Worker(name, env, process)
 
@@ -137,35 +140,56 @@ PROCESS_GROUPS = ("triton + model", "worker (faust)", "broker", "clickhouse", "b
                   "other")  # fmt: skip
 
 
-def process_group(pid: int, comm: str, cmdline: str) -> str:
-    if pid == os.getpid():
-        return "bench client"
-    if comm.startswith(("tritonserver", "triton_python")):
-        return "triton + model"
-    if "stream.cli worker" in cmdline or "finpulse worker" in cmdline:
-        return "worker (faust)"
-    if comm.startswith("tansu") or comm in ("kafka", "redpanda"):
-        return "broker"
-    if comm.startswith("clickhouse"):
-        return "clickhouse"
-    return "other"
+# The processes counted: the bench's own stack (by its pid files), its workers and itself, with
+# their children. Others on a shared machine (another stack, another worker) are left out.
+STACK_GROUPS = {"triton": "triton + model", "tansu": "broker", "clickhouse": "clickhouse"}
+WORKER_PIDS: set[int] = set()
+
+
+def own_processes() -> dict[int, str]:
+    """pid -> group of the processes the bench accounts for, the roots of each group."""
+    stack = Path(os.environ.get("FINPULSE_STACK_DIR", ROOT / ".stack-bench"))
+    roots = {os.getpid(): "bench client"}
+    for name, group in STACK_GROUPS.items():
+        try:
+            roots[int((stack / f"{name}.pid").read_text())] = group
+        except (OSError, ValueError):  # not started by this stack
+            continue
+    roots.update(dict.fromkeys(WORKER_PIDS, "worker (faust)"))
+    return roots
+
+
+def process_group(pid: int, parents: dict[int, int], roots: dict[int, str]) -> str | None:
+    """The group of the nearest of ``pid`` and its ancestors that is a root; None: not ours."""
+    seen = 0
+    while pid > 1 and seen < 64:
+        if pid in roots:
+            return roots[pid]
+        pid = parents.get(pid, 0)
+        seen += 1
+    return None
 
 
 def cpu_seconds() -> dict[str, float]:
-    """CPU seconds (user + system) used so far by the processes alive now, by group."""
+    """CPU seconds (user + system) used so far by the bench's processes alive now, by group."""
     totals = dict.fromkeys(PROCESS_GROUPS, 0.0)
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:  # gone meanwhile
             continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        used = (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
-        totals[process_group(int(entry.name), comm, cmdline)] += used
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+    roots = own_processes()
+    for pid, seconds in used.items():
+        group = process_group(pid, parents, roots)
+        if group is not None:
+            totals[group] += seconds
     return totals
 
 
@@ -334,7 +358,9 @@ def main(argv: list[str]) -> None:
     worker = start_worker(f"bench{run_id}n", score=False, logs=logs)
     try:
         drain(worker, texts[:64], "warm")
+        before = cpu_seconds()
         faust_rates = [drain(worker, next(chunks), f"run{i}") for i in range(args.repeats)]
+        faust_cpu = cpu_per_text(before, cpu_seconds(), args.repeats * per_run)
     finally:
         worker.stop()
     faust_rate = statistics.median(faust_rates)
@@ -368,14 +394,14 @@ def main(argv: list[str]) -> None:
         ]
         print(f"{name:<58} {' '.join(cells)}")
     print(f"\nCPU ms per text, by process ({os.cpu_count()} CPUs)")
-    print(f"{'process':<18} {'model server alone':>19} {'pipeline':>9}")
+    print(f"{'process':<18} {'model server alone':>19} {'pipeline':>9} {'no model':>9}")
     for group in (*PROCESS_GROUPS, "total"):
-        a, b = (
-            (sum(model_cpu.values()), sum(pipeline_cpu.values()))
+        a, b, c = (
+            (sum(model_cpu.values()), sum(pipeline_cpu.values()), sum(faust_cpu.values()))
             if group == "total"
-            else (model_cpu[group], pipeline_cpu[group])
+            else (model_cpu[group], pipeline_cpu[group], faust_cpu[group])
         )
-        print(f"{group:<18} {a:19.2f} {b:9.2f}")
+        print(f"{group:<18} {a:19.2f} {b:9.2f} {c:9.2f}")
     runs = {"model": model_rates, "pipeline": pipeline_rates, "faust": faust_rates,
             "aiokafka": plain_rates}  # fmt: skip
     print(f"\n{per_run} events a run, median of {args.repeats} runs; ratios: pipeline over model "
@@ -386,7 +412,11 @@ def main(argv: list[str]) -> None:
         report = {
             "rows": [dict(zip(keys, r, strict=True)) for r in rows],
             "runs": runs,
-            "cpu_ms_per_text": {"model_server_alone": model_cpu, "pipeline": pipeline_cpu},
+            "cpu_ms_per_text": {
+                "model_server_alone": model_cpu,
+                "pipeline": pipeline_cpu,
+                "faust_no_model": faust_cpu,
+            },
         }
         args.json.write_text(json.dumps(report, indent=2))
 

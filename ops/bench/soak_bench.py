@@ -42,9 +42,13 @@ import contextlib
 
 from pipeline_bench import ROOT, Worker, start_worker
 
+from stream.alerts import state_keys
+from stream.alerts.history import History, judge
+from stream.alerts.rules import RULES, RuleSettings
 from stream.clickhouse import client as clickhouse
 from stream.config import load_settings
-from stream.records import Contribution
+from stream.kafka.topics import WINDOWS
+from stream.records import Contribution, WindowRecord
 from stream.windows.panes import EVIDENCE, Pane, id_digest, pane_start
 
 SAMPLE_S = 10.0
@@ -246,6 +250,47 @@ def simulated_changelog(posts: list[Post], batch: int) -> tuple[int, int]:
     return new_bytes, old_bytes
 
 
+async def final_windows(bootstrap: str, topic: str, seconds: int) -> list[WindowRecord]:
+    """The final windows of ``seconds`` the alerts agent read from ``topic``, in its order (a
+    partition's records in offset order; a topic's windows are all on one partition)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False)  # fmt: skip
+    await consumer.start()
+    out = []
+    try:
+        while batches := await consumer.getmany(timeout_ms=5000, max_records=20_000):
+            for messages in batches.values():
+                for m in messages:
+                    w = WindowRecord.from_json(m.value)
+                    if w.final and w.window_seconds == seconds:
+                        out.append(w)
+    finally:
+        await consumer.stop()
+    return out
+
+
+def simulated_alert_state(windows: list[WindowRecord], sample: int = 10) -> tuple[int, int, int]:
+    """Changelog bytes of the alert state for the topics of one in ``sample`` (by a hash of the
+    name, so hot and quiet ones alike) judging these windows at the default rule settings: as a
+    head and rows (now) and as whole histories (release 0.x); and how many windows were judged."""
+    stored: dict[str, state_keys.Stored] = {}
+    parts = whole = judged = 0
+    for w in windows:
+        if zlib.crc32(w.topic.encode()) % sample:
+            continue
+        judged += 1
+        for rule in RULES:
+            key = state_keys.head_key(w.topic, rule)
+            before = stored.get(key) or state_keys.Stored(History())
+            after, _ = judge(before.history, w, rule, RuleSettings())
+            if after is before.history:
+                continue
+            whole += len(key) + len(json.dumps(after.to_dict()))
+            stored[key], puts, deletes = state_keys.writes(key, before, after)
+            parts += sum(len(k) + len(json.dumps(v)) for k, v in puts) + sum(map(len, deletes))
+    return parts, whole, judged
+
+
 # --- checks ----------------------------------------------------------------------------------
 
 
@@ -394,12 +439,15 @@ def soak(args: argparse.Namespace, settings: Any, name: str, logs: Path, worker:
     asyncio.run(produce(settings.kafka.bootstrap, f"{name}.news.raw", tail, 100, [0.0]))
     posts = posts + tail
     n = len(posts)
-    # Windows close by the idle clock once the stream has stopped; wait for all to be final.
+    # Windows close by the idle clock once the stream has stopped; wait for all to be final, as
+    # long as the worker is still catching up (fewer windows wrong than 5 minutes before).
     expected = expected_windows(posts)
-    deadline = time.monotonic() + 300
+    deadline, fewest = time.monotonic() + 300, len(expected) + 1
     while True:
         stored = stored_windows(client, set(names))
         missing = {k: v for k, v in expected.items() if stored.get(k) != v}
+        if len(missing) < fewest:
+            deadline, fewest = time.monotonic() + 300, len(missing)
         if not missing or time.monotonic() > deadline:
             break
         time.sleep(5)
@@ -408,6 +456,9 @@ def soak(args: argparse.Namespace, settings: Any, name: str, logs: Path, worker:
     client.disconnect()
     logs_by_table = asyncio.run(changelogs(settings.kafka.bootstrap, name))
     new_sim, old_sim = simulated_changelog(posts, p.score_batch)
+    judged_windows = asyncio.run(final_windows(
+        settings.kafka.bootstrap, f"{name}.{WINDOWS}", 900))  # fmt: skip
+    alert_new, alert_old, judged = simulated_alert_state(judged_windows)
 
     # Event time of each sample, and of each changelog record (by its write time).
     walls = np.array([s["wall"] for s in samples])
@@ -447,6 +498,10 @@ def soak(args: argparse.Namespace, settings: Any, name: str, logs: Path, worker:
     print(f"window-panes changelog per counted text: {measured / n:,.0f} bytes measured; on the "
           f"same stream simulated {new_sim / n:,.0f} (deltas) vs {old_sim / n:,.0f} (whole panes, "
           f"release 0.x): ratio {old_sim / max(new_sim, 1):.1f}x")  # fmt: skip
+    print(f"alert-state changelog, one topic in 10 judging this run's {judged:,} final windows: "
+          f"{alert_new / max(judged, 1):,.0f} B per window (heads and rows) vs "
+          f"{alert_old / max(judged, 1):,.0f} (whole histories, release 0.x): ratio "
+          f"{alert_old / max(alert_new, 1):.1f}x")  # fmt: skip
     print(f"restart after the soak: ready in {recovery_s:.1f} s; one-minute windows "
           f"{'all exact' if exact else f'{len(missing)} of {len(expected)} wrong'}")  # fmt: skip
     plot(args.out, {
@@ -463,6 +518,9 @@ def soak(args: argparse.Namespace, settings: Any, name: str, logs: Path, worker:
             "rows": [{"figure": a, "end": b, "per_event_hour": c} for a, b, c in table_rows],
             "panes_bytes_per_text": {"measured": measured / n, "simulated_deltas": new_sim / n,
                                      "simulated_whole_panes": old_sim / n},
+            "alert_state_bytes_per_window_sampled": {
+                "windows": judged, "heads_and_rows": alert_new / max(judged, 1),
+                "whole_histories": alert_old / max(judged, 1)},
             "clickhouse_rows": final_rows,
         }, indent=2))  # fmt: skip
     if not exact:

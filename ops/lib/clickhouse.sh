@@ -11,7 +11,20 @@ ch::write_config() {
   sed -e "s#@DIR@#${dir}#g" -e "s#@TCP_PORT@#${CH_PORT}#g" -e "s#@HTTP_PORT@#${CH_HTTP_PORT}#g" \
     -e "s#@LOG_DIR@#${STACK_DIR}/logs#g" \
     "${FINPULSE_ROOT}/ops/conf/clickhouse/config.xml" >"${dir}/config.xml"
-  cp "${FINPULSE_ROOT}/ops/conf/clickhouse/users.xml" "${dir}/users.xml"
+  ch::write_users "${dir}"
+}
+
+# ch::write_users DIR writes users.xml with the analyst's and worker's passwords, made once per
+# stack folder (`./ops/stack env` prints them).
+ch::write_users() {
+  local dir=$1 name
+  mkdir -p "${dir}/passwords"
+  for name in analyst worker; do
+    [[ -s "${dir}/passwords/${name}" ]] || openssl rand -hex 16 >"${dir}/passwords/${name}"
+  done
+  sed -e "s#@ANALYST_PASSWORD@#$(<"${dir}/passwords/analyst")#" \
+    -e "s#@WORKER_PASSWORD@#$(<"${dir}/passwords/worker")#" \
+    "${FINPULSE_ROOT}/ops/conf/clickhouse/users.xml" >"${dir}/users.xml"
 }
 
 ch::start() {

@@ -52,6 +52,8 @@ triton::start() {
   libdir=$("$(venv::python)" -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))")
   libdir="${libdir}:$(dirname "$(triton::site)")/nvidia_pytriton.libs"
   for model in $(triton::models); do load+=("--load-model=${model}"); done
+  # FINPULSE_TRITON_ARGS: more tritonserver options, split on spaces (the TLS test's
+  # --grpc-use-ssl=true --grpc-server-cert=...).
   # Explicit model control: models load by name (above) and `finpulse model export` can load a new
   # version through the repository API without a restart.
   proc::start triton "${logfile}" env PATH="${VENV}/bin:${PATH}" \
@@ -63,7 +65,7 @@ triton::start() {
     --grpc-address=127.0.0.1 --grpc-port="${TRITON_GRPC_PORT}" \
     --metrics-address=127.0.0.1 --metrics-port="${TRITON_METRICS_PORT}" \
     --disable-auto-complete-config --allow-gpu-metrics=false --pinned-memory-pool-byte-size=0 \
-    --log-verbose=0
+    --log-verbose=0 ${FINPULSE_TRITON_ARGS:-}
   PIDNAME=triton wait::until Triton 120 "${logfile}" triton::healthy
   log::info "Triton ready on 127.0.0.1:${TRITON_GRPC_PORT} (gRPC), ${TRITON_HTTP_PORT} (HTTP); models: ${load[*]#--load-model=}"
 }

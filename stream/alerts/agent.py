@@ -2,8 +2,10 @@
 
 The rules are stream/alerts/rules.py. Their state (baseline, condition in progress, cooldown),
 with the history of the windows judged within the allowed lateness (stream/alerts/history.py), is
-kept per (topic, rule) in a changelogged faust table, written only when it changed, so a
-restarted worker goes on with the same baselines. A topic whose windows stop coming (quiet for
+kept per (topic, rule) in a changelogged faust table, a head and a row per window kept
+(stream/alerts/state_keys.py), each written only when it changed, so a restarted worker goes on
+with the same baselines; the agent holds the histories in memory, read from the table at its first
+window after a start or a rebalance. A topic whose windows stop coming (quiet for
 ``alerts.topic_expiry_s`` of event time, against the newest window judged on its partition) loses
 its state: its keys are deleted, looked for once an hour of event time. A window judged before (a
 replay) is skipped; an amended one (texts that came after it closed) is judged again, with every
@@ -22,9 +24,10 @@ from typing import Any
 import faust
 
 from stream import metrics
-from stream.alerts import history
+from stream.alerts import history, state_keys
 from stream.alerts.history import HORIZON_S, Entry, Finding, History
 from stream.alerts.rules import FIGURE, RULES, Rule, RuleSettings
+from stream.alerts.state_keys import Stored
 from stream.config import AlertSettings, PipelineSettings
 from stream.kafka.app import json_table
 from stream.kafka.topics import partition_for
@@ -32,7 +35,6 @@ from stream.logs import get_logger
 from stream.records import Alert, WindowRecord
 
 log = get_logger(__name__)
-SEP = "\x1f"
 SWEEP_S = 3600.0  # event time between two looks for quiet topics on a partition
 
 
@@ -115,24 +117,39 @@ def register(
     window stage's allowed lateness)."""
     rules: list[Rule] = [r for r in RULES if r in settings.rules]
     state = json_table(app, "alert-state", pipeline.partitions)
+    stored: dict[str, Stored] | None = None  # head key -> history, loaded from the table
     newest: dict[int, float] = {}  # partition -> start of the newest window judged on it
     swept: dict[int, float] = {}  # partition -> newest start when quiet topics were last dropped
+
+    def current() -> dict[str, Stored]:
+        nonlocal stored
+        if stored is None:
+            stored = state_keys.load((str(k), v) for k, v in state.items())
+            log.info("alert_state_loaded", histories=len(stored))
+        return stored
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def forget(app: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal stored
+        stored = None  # loaded again for the partitions this worker holds next
 
     def drop_quiet(partition: int) -> None:
         """Delete the state of this partition's topics quiet longer than their expiry (a delete
         goes to the changelog of the partition being processed: only its own keys)."""
+        histories = current()
         mine = (
-            (key, value)
-            for key, value in state.items()
-            if partition_for(key.split(SEP)[0], pipeline.partitions) == partition
+            (key, s.history.state.last_window)
+            for key, s in histories.items()
+            if partition_for(state_keys.topic_of(key), pipeline.partitions) == partition
         )
         quiet = history.expired(
             mine, newest_start_s=newest[partition], expiry_s=settings.topic_expiry_s
         )
         for key in quiet:
-            del state[key]
+            for entry in state_keys.every_key(key, histories.pop(key)):
+                state.pop(entry, None)
         if quiet:
-            log.info("alert_state_expired", partition=partition, keys=len(quiet))
+            log.info("alert_state_expired", partition=partition, histories=len(quiet))
 
     @app.agent(windows, name="alerts")
     async def judge(stream: faust.StreamT[bytes]) -> None:
@@ -146,16 +163,18 @@ def register(
                 swept[partition] = newest[partition]
                 drop_quiet(partition)
             s = rule_settings(settings, w.topic)
+            histories = current()
             for rule in rules:
-                key = f"{w.topic}{SEP}{rule}"
-                stored = state.get(key)
-                before = History.from_dict(stored) if stored else History()
-                after, findings = history.judge(before, w, rule, s, horizon_s=horizon_s)
-                if after is before:
+                key = state_keys.head_key(w.topic, rule)
+                before = histories.get(key) or Stored(History())
+                after, findings = history.judge(before.history, w, rule, s, horizon_s=horizon_s)
+                if after is before.history:
                     continue  # a replay, or a window that changes nothing for this rule
-                value = after.to_dict()
-                if value != stored:
-                    state[key] = value
+                histories[key], puts, deletes = state_keys.writes(key, before, after)
+                for entry, value in puts:
+                    state[entry] = value
+                for entry in deletes:
+                    state.pop(entry, None)
                 for f in findings:
                     alert = to_alert(w, f, time.time())
                     await alerts_topic.send(key=w.topic.encode(), value=alert.to_json())

@@ -25,11 +25,11 @@ nothing, nor does an amendment that leaves the rule's figures as they were (its 
 nor one of a window older than the horizon. Windows a rule does not read (rules.reads) are not
 kept, so a quiet topic keeps little for the sentiment rules.
 
-Size of ``to_dict`` as JSON at the default settings (15-minute windows hopping every minute, a
-6-hour horizon: 361 windows kept), for a busy topic: about 5 KB for negative_surge (a share is
-kept as its count of texts), 11 KB for sentiment_reversal (mean scores in full), 3.5 KB for
-volume_spike: some 20 KB of changelog per topic and window closed, against 0.45 KB for the three
-states alone (tests/unit/alerts/test_history.py holds it to that).
+Stored as a head and a row per window kept (stream/alerts/state_keys.py): judging a window
+writes about 0.5 KB. Written whole (``to_dict``, an older release's form, still read), a history at
+the default settings (15-minute windows hopping every minute, a 6-hour horizon: 361 windows kept)
+of a busy topic is about 5 KB for negative_surge, 11 KB for sentiment_reversal and 3.5 KB for
+volume_spike (tests/unit/alerts/test_history.py holds both forms to their sizes).
 """
 
 from __future__ import annotations
@@ -37,12 +37,14 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import itertools
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from stream.alerts.rules import (
     FIGURE,
+    Baseline,
     Decision,
     Rule,
     RuleSettings,
@@ -112,8 +114,9 @@ class History:
     waiting: tuple[tuple[Entry, Decision], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The state as RuleState.to_dict gives it (so a reader of that form still reads it),
-        and the history beside it in columns: starts as differences, figures only when read."""
+        """The whole history in one entry, as an older release stored it: the state as
+        RuleState.to_dict gives it, and the history beside it in columns (starts as differences,
+        figures only when read)."""
         es = self.entries
         starts = [_compact(b.window_start - a.window_start) for a, b in itertools.pairwise(es)]
         kept: dict[str, Any] = {
@@ -135,8 +138,37 @@ class History:
         ]
         return {**self.state.to_dict(), "history": kept}
 
+    def head(self) -> dict[str, Any]:
+        """What the history keeps apart from its windows (each stored under a key of its own:
+        stream/alerts/state_keys.py): the state, the state before the oldest window (each as
+        ``_state_row``), what was reported and what waits (by window start)."""
+        return {
+            "state": _state_row(self.state),
+            "base": _state_row(self.base),
+            "seconds": self.entries[0].window_seconds if self.entries else 0,
+            "sent": sorted([_compact(start), kind] for start, kind in self.sent),
+            "waiting": [
+                [e.window_start, d.rule, d.kind, d.severity, d.value, d.baseline, d.threshold, d.z]
+                for e, d in self.waiting
+            ],
+        }
+
+    @classmethod
+    def from_head(cls, head: dict[str, Any], rows: dict[float, list[Any]]) -> History:
+        """The history of a ``head`` and its windows' ``rows`` (``row``) by start. Rows outside
+        the history's span (after its last window, or folded into its base) are left out: they
+        are what a crash left between the writes of one window."""
+        state, base = _from_state_row(head["state"]), _from_state_row(head["base"])
+        entries = tuple(
+            from_row(start, head["seconds"], rows[start])
+            for start in sorted(rows)
+            if base.last_window < start <= state.last_window
+        )
+        return cls._with(state, base, entries, head)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
+        """The history as ``to_dict`` wrote it (one entry for all: an older release's form)."""
         state = RuleState.from_dict(data)
         kept = data.get("history")
         if kept is None:  # written before histories: amendments of what it judged are too late
@@ -155,13 +187,50 @@ class History:
                 zip(starts, kept["n"], shares, scores, strict=True)
             )
         )
+        return cls._with(state, RuleState.from_dict(kept["base"]), entries, kept)
+
+    @classmethod
+    def _with(
+        cls, state: RuleState, base: RuleState, entries: tuple[Entry, ...], kept: dict[str, Any]
+    ) -> History:
         by_start = {e.window_start: e for e in entries}
         waiting = tuple(
             (by_start[start], Decision(rule, kind, severity, value, baseline, threshold, z))
             for start, rule, kind, severity, value, baseline, threshold, z in kept["waiting"]
+            if start in by_start
         )
         sent = frozenset((float(start), kind) for start, kind in kept["sent"])
-        return cls(state, RuleState.from_dict(kept["base"]), entries, sent, waiting)
+        return cls(state, base, entries, sent, waiting)
+
+
+def _state_row(s: RuleState) -> list[Any]:
+    """A rule state as a row: the baseline's mean, variance and count, the condition in progress,
+    the last alert and the last window (None for never): a third of ``RuleState.to_dict``."""
+    b = s.baseline
+    last_alert = None if math.isinf(s.last_alert_at) else _compact(s.last_alert_at)
+    last_window = None if math.isinf(s.last_window) else _compact(s.last_window)
+    return [b.mean, b.var, b.n, s.active, last_alert, last_window]
+
+
+def _from_state_row(data: list[Any]) -> RuleState:
+    mean, var, n, active, last_alert, last_window = data
+    return RuleState(
+        Baseline(mean, var, n),
+        active,
+        -math.inf if last_alert is None else float(last_alert),
+        -math.inf if last_window is None else float(last_window),
+    )
+
+
+def row(e: Entry) -> list[Any]:
+    """One window kept, as stored: its count, the figures (0 where the rule reads none; a share
+    as its count of texts) and its amendments."""
+    return [e.n, _per_text(e.negative_share, e.n), _per_text(e.score_mean, e.n), e.amendments]
+
+
+def from_row(start: float, seconds: int, data: list[Any]) -> Entry:
+    n, share, score, amendments = data
+    return Entry(start, seconds, amendments, n, _figure(share, n), _figure(score, n))
 
 
 def judge(
@@ -256,17 +325,13 @@ def _forget(h: History, rule: Rule, s: RuleSettings, horizon_s: float) -> Histor
 
 
 def expired(
-    stored: Iterable[tuple[str, dict[str, Any]]], *, newest_start_s: float, expiry_s: float
+    last_windows: Iterable[tuple[str, float]], *, newest_start_s: float, expiry_s: float
 ) -> list[str]:
-    """The keys of the stored histories (``to_dict``) whose last window judged started more than
+    """The keys whose last window judged (``RuleState.last_window``) started more than
     ``expiry_s`` before ``newest_start_s`` (the newest window judged where they live): topics
     quiet that long. Their baselines would be stale; dropped, such a topic warms up anew."""
     cutoff = newest_start_s - expiry_s
-    return [
-        key
-        for key, data in stored
-        if data.get("last_window") is not None and data["last_window"] < cutoff
-    ]
+    return [key for key, last_window in last_windows if last_window < cutoff]
 
 
 def _past_horizon(h: History, start: float, horizon_s: float) -> bool:

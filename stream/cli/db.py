@@ -19,6 +19,7 @@ app = typer.Typer(
 DatabaseOption = Annotated[
     str | None, typer.Option(help="Database (default: clickhouse.database).")
 ]
+DryRunOption = Annotated[bool, typer.Option(help="Show what would be done; change nothing.")]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,22 +27,30 @@ class _MigrationSession:
     database: str
     execute: Any
     files: list[Any]
+    layout: Any  # migrations.Layout: the statements to run for each of the files'
 
 
 @contextlib.contextmanager
 def _migration_session(ctx: typer.Context, database: str | None) -> Iterator[_MigrationSession]:
     """Connect to the database (created if missing) and load the migration files; driver errors
     inside the block are raised as finpulse errors."""
+    import functools
+
     from stream.clickhouse import client as clickhouse
-    from stream.clickhouse import migrations
+    from stream.clickhouse import cluster, migrations
 
     settings = read_settings(ctx).clickhouse
     name = database or settings.database
+    layout = migrations.single_server
+    if settings.cluster:
+        layout = functools.partial(cluster.on_cluster, cluster=settings.cluster, database=name)
     clickhouse.ensure_database(settings, name)
     client = clickhouse.connect(settings, database=name)
     try:
         with clickhouse.mapped(settings):
-            yield _MigrationSession(name, clickhouse.executor(client), migrations.load_migrations())
+            yield _MigrationSession(
+                name, clickhouse.executor(client), migrations.load_migrations(), layout
+            )
     finally:
         client.disconnect()
 
@@ -56,8 +65,8 @@ def db_migrate(
     from stream.clickhouse import migrations
 
     with _migration_session(ctx, database) as db:
-        done = migrations.migrate(db.execute, db.files, target=to)
-        latest = max(migrations.applied_migrations(db.execute), default=0)
+        done = migrations.migrate(db.execute, db.files, target=to, layout=db.layout)
+        latest = max(migrations.applied_migrations(db.execute, db.layout), default=0)
     for m in done:
         console.print(f"applied {m.label}")
     console.print(f"database {db.database}: at version {latest:04d} ({len(done)} applied now)")
@@ -73,7 +82,7 @@ def db_rollback(
     from stream.clickhouse import migrations
 
     with _migration_session(ctx, database) as db:
-        done = migrations.rollback(db.execute, db.files, target=to)
+        done = migrations.rollback(db.execute, db.files, target=to, layout=db.layout)
     for m in done:
         console.print(f"rolled back {m.label}")
     console.print(f"database {db.database}: at version {to:04d}")
@@ -85,7 +94,7 @@ def db_status(ctx: typer.Context, database: DatabaseOption = None) -> None:
     from stream.clickhouse import migrations
 
     with _migration_session(ctx, database) as db:
-        applied = migrations.applied_migrations(db.execute)
+        applied = migrations.applied_migrations(db.execute, db.layout)
         migrations.check_history(db.files, applied)
     table = Table("version", "name", "state", title=f"database {db.database}")
     for m in db.files:
@@ -93,10 +102,17 @@ def db_status(ctx: typer.Context, database: DatabaseOption = None) -> None:
     console.print(table)
 
 
+def _apply(db: _MigrationSession, statements: list[str], *, dry_run: bool) -> None:
+    for sql in statements:
+        if not dry_run:
+            db.execute(sql)
+        console.print(("would run: " if dry_run else "") + sql)
+
+
 @app.command("retention")
 def db_retention(
     ctx: typer.Context,
-    dry_run: Annotated[bool, typer.Option(help="Show what would be done; change nothing.")] = False,
+    dry_run: DryRunOption = False,
     database: DatabaseOption = None,
 ) -> None:
     """Apply clickhouse.retention_days: TTL clauses on a current server; with
@@ -120,8 +136,31 @@ def db_retention(
                 partitions = [int(p) for (p,) in rows]
                 for drop in retention.expired_partitions(table, partitions, days, now):
                     done.append(f"ALTER TABLE {drop.table} DROP PARTITION {drop.partition}")
-        for sql in done:
-            if not dry_run:
-                db.execute(sql)
-            console.print(("would run: " if dry_run else "") + sql)
+        _apply(db, done, dry_run=dry_run)
     console.print(f"database {db.database}: {len(done)} retention statement(s)")
+
+
+@app.command("access")
+def db_access(
+    ctx: typer.Context,
+    dry_run: DryRunOption = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Create the analyst and worker roles and their grants; with
+    clickhouse.sql_access_unsupported (ClickHouse 18.16), move the subscriptions to a database
+    of their own instead (users come from users.xml there)."""
+    from stream.clickhouse import access
+
+    settings = read_settings(ctx).clickhouse
+    with _migration_session(ctx, database) as db:
+        if not settings.sql_access_unsupported:
+            done = access.grant_statements(db.database)
+        else:
+            secrets = access.secrets_database(db.database)
+            rows = db.execute(
+                "SELECT concat(database, '.', name), engine FROM system.tables WHERE name = "
+                f"'{access.SECRET_TABLE}' AND database IN ('{db.database}', '{secrets}')"
+            )
+            done = access.secrets_statements(db.database, {str(n): str(e) for n, e in rows})
+        _apply(db, done, dry_run=dry_run)
+    console.print(f"database {db.database}: {len(done)} access statement(s)")

@@ -55,6 +55,12 @@ def client_options(settings: ClickHouseSettings, *, database: str | None = None)
         "connect_timeout": settings.connect_timeout_s,
         "settings": {"use_client_time_zone": False},
     }
+    if settings.cluster:
+        # An INSERT into a Distributed table returns once its shards have the rows, not when
+        # they are queued on the server it reached: the worker commits offsets only then.
+        # A JOIN or IN of two Distributed tables (the cookbook's delivery health) joins each
+        # shard's own rows: the tables that are joined are sharded by the key they join on.
+        options["settings"] |= {"insert_distributed_sync": 1, "distributed_product_mode": "local"}
     if settings.alt_hosts:
         options["alt_hosts"] = ",".join(settings.alt_hosts)
     if settings.secure:
@@ -66,12 +72,14 @@ def client_options(settings: ClickHouseSettings, *, database: str | None = None)
 
 
 def ensure_database(settings: ClickHouseSettings, database: str | None = None) -> None:
-    """Create the database when missing (connecting to it first would fail)."""
+    """Create the database when missing (connecting to it first would fail); on every server
+    of ``clickhouse.cluster`` when one is set."""
     name = database if database is not None else settings.database
+    on = f" ON CLUSTER {quote_identifier(settings.cluster)}" if settings.cluster else ""
     client = connect(settings, database="default")
     try:
         with mapped(settings):
-            client.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(name)}")
+            client.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(name)}{on}")
     finally:
         client.disconnect()
 

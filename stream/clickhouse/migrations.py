@@ -27,6 +27,14 @@ from stream.clickhouse.sql_text import split_statements
 from stream.errors import MigrationError
 
 Execute = Callable[[str], Sequence[Sequence[Any]]]
+# A statement of the files -> what to run for it: itself on one server, its ON CLUSTER form on a
+# cluster (stream/clickhouse/cluster.py).
+Layout = Callable[[str], list[str]]
+
+
+def single_server(statement: str) -> list[str]:
+    return [statement]
+
 
 # stream/clickhouse/sql is a link to schemas/clickhouse, so the wheel carries the one copy.
 DEFAULT_DIR = Path(str(files("stream.clickhouse").joinpath("sql", "migrations")))
@@ -104,9 +112,12 @@ def load_migrations(directory: Path = DEFAULT_DIR) -> list[Migration]:
     return migrations
 
 
-def applied_migrations(execute: Execute) -> dict[int, AppliedMigration]:
+def applied_migrations(
+    execute: Execute, layout: Layout = single_server
+) -> dict[int, AppliedMigration]:
     """The migrations currently applied, by version (empty on a new database)."""
-    execute(VERSION_TABLE_DDL)
+    for statement in layout(VERSION_TABLE_DDL):
+        execute(statement)
     rows = execute(
         "SELECT version, argMax(name, seq), argMax(checksum, seq), argMax(applied, seq) "
         "FROM schema_migrations GROUP BY version ORDER BY version"
@@ -144,37 +155,47 @@ def pending(
 
 
 def migrate(
-    execute: Execute, migrations: Sequence[Migration], target: int | None = None
+    execute: Execute,
+    migrations: Sequence[Migration],
+    target: int | None = None,
+    layout: Layout = single_server,
 ) -> list[Migration]:
     """Apply pending migrations up to ``target`` (default: all); return those applied."""
-    applied = applied_migrations(execute)
+    applied = applied_migrations(execute, layout)
     check_history(migrations, applied)
     done: list[Migration] = []
     for migration in pending(migrations, applied):
         if target is not None and migration.version > target:
             break
-        _run(execute, migration, migration.up_sql, "up")
+        _run(execute, migration, migration.up_sql, "up", layout)
         _record(execute, migration, applied=1)
         done.append(migration)
     return done
 
 
-def rollback(execute: Execute, migrations: Sequence[Migration], target: int) -> list[Migration]:
+def rollback(
+    execute: Execute,
+    migrations: Sequence[Migration],
+    target: int,
+    layout: Layout = single_server,
+) -> list[Migration]:
     """Undo applied migrations above ``target``, newest first; return those undone."""
-    applied = applied_migrations(execute)
+    applied = applied_migrations(execute, layout)
     check_history(migrations, applied)
     done: list[Migration] = []
     for migration in sorted(migrations, key=lambda m: m.version, reverse=True):
         if migration.version <= target or migration.version not in applied:
             continue
-        _run(execute, migration, migration.down_sql, "down")
+        _run(execute, migration, migration.down_sql, "down", layout)
         _record(execute, migration, applied=0)
         done.append(migration)
     return done
 
 
-def _run(execute: Execute, migration: Migration, script: str, direction: str) -> None:
-    for statement in split_statements(script):
+def _run(
+    execute: Execute, migration: Migration, script: str, direction: str, layout: Layout
+) -> None:
+    for statement in (s for each in split_statements(script) for s in layout(each)):
         try:
             execute(statement)
         except Exception as exc:

@@ -38,30 +38,31 @@ class ClickHouseSink:
         self._client = connect(settings)
         self._sql = table.insert_sql()
 
-    def rows(self, values: Sequence[bytes]) -> list[tuple[Any, ...]]:
-        version = time.time_ns()
-        return [self.table.row(self.table.decode(v), version) for v in values]
+    def columns(self, values: Sequence[bytes]) -> list[list[Any]]:
+        """The table's columns for these Kafka values (``Table.column_values``)."""
+        return self.table.column_values([self.table.decode(v) for v in values], time.time_ns())
 
-    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
-        self._client.execute(self._sql, rows, types_check=False)
+    def _insert(self, columns: list[list[Any]]) -> None:
+        self._client.execute(self._sql, columns, types_check=False, columnar=True)
 
-    async def write(self, rows: list[tuple[Any, ...]]) -> None:
+    async def write(self, columns: list[list[Any]]) -> None:
+        rows = len(columns[0]) if columns else 0
         attempt = 0
         while True:
             attempt += 1
             try:
-                await asyncio.to_thread(self._insert, rows)
+                await asyncio.to_thread(self._insert, columns)
             except (DriverError, OSError, EOFError) as exc:
                 self._client.disconnect()
                 delay = self.backoff.delay(attempt)
                 metrics.SINK_RETRIES.labels(self.table.name).inc()
                 log.warning(
-                    "sink_retry", table=self.table.name, rows=len(rows), attempt=attempt,
+                    "sink_retry", table=self.table.name, rows=rows, attempt=attempt,
                     delay_s=round(delay, 2), error=" ".join(str(exc).split())[:400],
                 )  # fmt: skip
                 await asyncio.sleep(delay)
             else:
-                metrics.SINK_ROWS.labels(self.table.name).inc(len(rows))
+                metrics.SINK_ROWS.labels(self.table.name).inc(rows)
                 return
 
     def close(self) -> None:

@@ -92,8 +92,8 @@ async def run_sink(
                 )
                 values.extend(m.value for messages in batches.values() for m in messages if m.value)
             started = time.perf_counter()
-            rows = writer.rows(values)
-            await writer.write(rows)
+            columns = writer.columns(values)
+            await writer.write(columns)
             try:
                 await consumer.commit()
             except (CommitFailedError, KafkaError) as exc:
@@ -102,8 +102,8 @@ async def run_sink(
                 log.warning("sink_commit_failed", table=table_name, error=str(exc))
             if published_at is not None:
                 now = time.time()
-                for row in rows:
-                    metrics.LAG_SECONDS.observe(now - row[published_at].timestamp())
+                for published in columns[published_at]:
+                    metrics.LAG_SECONDS.observe(now - published.timestamp())
             metrics.BATCH_SECONDS.labels(f"sink_{table_name}").observe(
                 time.perf_counter() - started
             )

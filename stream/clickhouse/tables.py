@@ -12,7 +12,7 @@ writer gives (the write time in ns), not the record.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -51,6 +51,11 @@ class Table:
 
     def row(self, record: Any, version: int) -> tuple[Any, ...]:
         return (*[read(record) for read in self._reads], version)
+
+    def column_values(self, records: Sequence[Any], version: int) -> list[list[Any]]:
+        """The rows of ``records`` as columns, version last: what clickhouse-driver inserts with
+        ``columnar=True`` (the native protocol's own layout, so the driver skips transposing)."""
+        return [[read(r) for r in records] for read in self._reads] + [[version] * len(records)]
 
     @cached_property
     def _reads(self) -> tuple[Callable[[Any], Any], ...]:

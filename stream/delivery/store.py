@@ -11,6 +11,7 @@ import json
 import time
 from typing import Any
 
+from stream.clickhouse.access import subscriptions_target
 from stream.clickhouse.client import connect, mapped
 from stream.clickhouse.tables import SUBSCRIPTIONS
 from stream.config import ClickHouseSettings
@@ -18,10 +19,7 @@ from stream.delivery import subscriptions
 from stream.errors import FinpulseError, SubscriptionNotFound
 from stream.records import Subscription
 
-COLUMNS = (
-    "subscription_id, name, topics, rules, min_severity, kinds, channel, target, secret, status, "
-    "created_at, updated_at, legacy_headers, report"
-)
+COLUMNS = ", ".join(c.name for c in SUBSCRIPTIONS.columns)
 
 
 def _from_row(row: tuple[Any, ...]) -> Subscription:
@@ -51,6 +49,18 @@ class SubscriptionStore:
     def __init__(self, settings: ClickHouseSettings) -> None:
         self.settings = settings
         self._client = connect(settings)
+        self._target = ""  # the table INSERTs name, found on the first one
+
+    def _insert_target(self) -> str:
+        # Reads go through `subscriptions` always; after `finpulse db access` with
+        # clickhouse.sql_access_unsupported that is a Merge table, and inserts name its source.
+        if not self._target:
+            rows = self._execute(
+                "SELECT engine FROM system.tables WHERE database = currentDatabase() "
+                "AND name = 'subscriptions'"
+            )
+            self._target = subscriptions_target(self.settings.database, rows[0][0] if rows else "")
+        return self._target
 
     def _execute(self, sql: str, params: Any = None) -> Any:
         try:
@@ -61,7 +71,8 @@ class SubscriptionStore:
             raise
 
     def put(self, sub: Subscription) -> Subscription:
-        self._execute(SUBSCRIPTIONS.insert_sql(), [SUBSCRIPTIONS.row(sub, time.time_ns())])
+        row = SUBSCRIPTIONS.row(sub, time.time_ns())
+        self._execute(f"INSERT INTO {self._insert_target()} ({COLUMNS}, version) VALUES", [row])
         return sub
 
     def all(self, *, include_deleted: bool = False) -> list[Subscription]:

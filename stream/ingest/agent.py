@@ -21,6 +21,7 @@ from stream.ingest.pii import Redaction
 from stream.ingest.progress import SourceProgress
 from stream.ingest.topic_extraction import DEFAULT_DICTIONARY, TopicExtractor, load_dictionary
 from stream.ingest.validation import Invalid, Limits, excerpt, parse_post
+from stream.kafka.produce import Outgoing, send_batches
 from stream.kafka.topics import Topics
 from stream.logs import get_logger
 from stream.records import Mark, Rejection
@@ -47,14 +48,20 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
     sender = uuid.uuid4().hex[:12]
     pacer = MarkPacer(settings.mark_interval_s, settings.lateness_s)
     raw_topics = {settings.news_topic, settings.social_topic}
+    enriched_topic = topics.enriched.get_topic_name()
+    deadletter_topic = topics.deadletter.get_topic_name()
 
     @app.agent(topics.raw, name="ingest")
     async def ingest(stream: Any) -> None:  # faust.Stream: StreamT lacks take_events
         async for events in stream.take_events(settings.score_batch * 4, settings.score_within_s):
             started = time.perf_counter()
+            valid: list[Outgoing] = []
+            rejected: list[Outgoing] = []
+            read: list[tuple[str, int, float, float]] = []  # partition, offset, event time, now
             for event in events:
                 message = event.message
                 now = time.time()
+                name = f"{message.topic}/{message.partition}"
                 try:
                     post = parse_post(event.value, now=now, limits=limits)
                 except Invalid as exc:
@@ -68,13 +75,10 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
                         raw=excerpt(event.value),
                         raw_size=len(event.value or b""),
                     )
-                    await topics.deadletter.send(
-                        key=f"{message.topic}/{message.partition}/{message.offset}".encode(),
-                        value=rejection.to_json(),
-                    )
+                    key = f"{message.topic}/{message.partition}/{message.offset}".encode()
+                    rejected.append((key, rejection.to_json(), None))
                     metrics.DEADLETTER.labels(exc.code).inc()
-                    metrics.RECORDS.labels("ingest", "invalid").inc()
-                    progress.read(f"{message.topic}/{message.partition}", message.offset, 0.0, now)
+                    read.append((name, message.offset, 0.0, now))
                     log.info(
                         "deadletter", topic=message.topic, partition=message.partition,
                         offset=message.offset, reason_code=exc.code, reason=exc.reason[:200],
@@ -90,13 +94,17 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
                     extractor=extractor,
                     options=options,
                 )
-                await topics.enriched.send(
-                    key=str(enriched.content_hash).encode(), value=enriched.to_json()
-                )
-                metrics.RECORDS.labels("ingest", "valid").inc()
-                progress.read(
-                    f"{message.topic}/{message.partition}", message.offset, post.published_at, now
-                )
+                valid.append((str(enriched.content_hash).encode(), enriched.to_json(), None))
+                read.append((name, message.offset, post.published_at, now))
+            # One record batch per partition; progress after, so that a mark (sent by the task
+            # below at any await) covers only records queued before it.
+            await send_batches(app, enriched_topic, valid)
+            await send_batches(app, deadletter_topic, rejected)
+            for name, offset, event_s, now in read:
+                progress.read(name, offset, event_s, now)
+            for outcome, sent in (("valid", valid), ("invalid", rejected)):
+                if sent:
+                    metrics.RECORDS.labels("ingest", outcome).inc(len(sent))
             now_s = time.time()
             if pacer.due(stage_watermark(progress.marks(now_s)), now_s):
                 await send_marks()

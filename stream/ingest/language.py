@@ -59,7 +59,8 @@ def detect(text: str, *, default: str = "en", min_probability: float = 0.999) ->
     letters = [c for c in clean if c.isalpha()]
     if not letters:
         return Language(default, False)
-    script = _script(letters) or _chinese(clean, letters)
+    # An ASCII text has no letter of the scripts below: skip counting them letter by letter.
+    script = None if clean.isascii() else _script(letters) or _chinese(clean, letters)
     if script is not None:
         return Language(script, True)
     words = _WORD.findall(clean.casefold())

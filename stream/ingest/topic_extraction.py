@@ -114,6 +114,28 @@ def _theme_pattern(words: list[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(parts)) if parts else None
 
 
+# A theme's regex scans the whole text (about 5 us a theme); a substring test first finds most
+# texts it cannot match. Exact for ASCII keywords: the letters that match an ASCII letter in any
+# case are its two cases and these four, each made that letter here (then lower()).
+_ASCII_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+_Hint = tuple[tuple[str, ...], tuple[str, ...]]  # (any case, as written)
+
+
+def _hint(words: list[str]) -> _Hint | None:
+    """Substrings one of which a text must hold for a theme's regex to match: its lower-case
+    keywords in the folded text, its capitalised ones as written (None: no such test)."""
+    if not words or not all(w and w.isascii() for w in words):
+        return None
+    return tuple(w for w in words if w == w.lower()), tuple(w for w in words if w != w.lower())
+
+
+def _may_match(hint: _Hint | None, text: str, folded: str) -> bool:
+    if hint is None:
+        return True
+    loose, exact = hint
+    return any(w in folded for w in loose) or any(w in text for w in exact)
+
+
 @cache
 def _jieba() -> Any:
     """jieba's tokenizer with its own dictionary (loaded once per process, about a second)."""
@@ -155,13 +177,14 @@ class TopicExtractor:
         self._tickers = dictionary.names
         self._codes = dictionary.codes or {}
         self._names = re.compile(_alternation(latin)) if latin else None
-        self._themes: list[tuple[str, re.Pattern[str] | None, frozenset[str]]] = []
+        self._themes: list[tuple[str, re.Pattern[str] | None, frozenset[str], _Hint | None]] = []
         chinese = {n for n in dictionary.names if HAN.search(n)}
         for theme, words in sorted(dictionary.themes.items()):
             han = frozenset(w for w in words if HAN.search(w))
             pattern = _theme_pattern([w for w in words if not HAN.search(w)])
             if pattern is not None or han:
-                self._themes.append((f"theme:{theme}", pattern, han))
+                latin_words = [w for w in words if not HAN.search(w)]
+                self._themes.append((f"theme:{theme}", pattern, han, _hint(latin_words)))
             chinese |= han
         self._chinese_names = {n: t for n, t in dictionary.names.items() if n in chinese}
         self._segmenter = Segmenter(chinese) if chinese else None
@@ -178,8 +201,11 @@ class TopicExtractor:
         if self._segmenter is not None and HAN.search(text):
             words = self._segmenter.words(text)
             found.update(self._chinese_names[w] for w in words if w in self._chinese_names)
-        for theme, pattern, han in self._themes:
-            if (pattern is not None and pattern.search(latin)) or not han.isdisjoint(words):
+        folded = latin.translate(_ASCII_FOLD).lower()
+        for theme, pattern, han, hint in self._themes:
+            if not han.isdisjoint(words) or (
+                pattern is not None and _may_match(hint, latin, folded) and pattern.search(latin)
+            ):
                 found.add(theme)
         return sorted(found)
 

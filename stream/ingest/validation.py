@@ -18,6 +18,7 @@ from typing import Any
 
 import fastjsonschema
 import jsonschema
+import orjson
 
 from stream.errors import InvalidRecord
 from stream.records import Post
@@ -65,17 +66,9 @@ def parse_post(raw: bytes | None, *, now: float, limits: Limits = Limits()) -> P
     if len(raw) > MAX_RECORD_BYTES:
         raise Invalid("too_large", f"the record is {len(raw)} bytes; at most {MAX_RECORD_BYTES}")
     try:
-        decoded = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Invalid(
-            "not_utf8", f"the value is not UTF-8 ({exc.reason} at byte {exc.start})"
-        ) from None
-    try:
-        data = json.loads(decoded)
-    except json.JSONDecodeError as exc:
-        raise Invalid(
-            "not_json", f"the value is not JSON: {exc.msg} at {exc.lineno}:{exc.colno}"
-        ) from None
+        data = orjson.loads(raw)  # the usual case: UTF-8 JSON that orjson reads
+    except orjson.JSONDecodeError:
+        data = _decode(raw)  # the rest as before: json's answer, or its words for the reason
     if not isinstance(data, dict):
         raise Invalid("not_object", f"the value must be a JSON object, got {type(data).__name__}")
     try:
@@ -113,6 +106,21 @@ def parse_post(raw: bytes | None, *, now: float, limits: Limits = Limits()) -> P
         tickers=[t.upper() for t in data.get("tickers") or []],
         reach=float(data.get("reach") or 0.0),
     )
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Invalid(
+            "not_utf8", f"the value is not UTF-8 ({exc.reason} at byte {exc.start})"
+        ) from None
+    try:
+        return json.loads(decoded)
+    except json.JSONDecodeError as exc:
+        raise Invalid(
+            "not_json", f"the value is not JSON: {exc.msg} at {exc.lineno}:{exc.colno}"
+        ) from None
 
 
 def _parse_time(value: str) -> float:

@@ -21,6 +21,7 @@ from faust.types import TP
 from stream import metrics
 from stream.backoff import Backoff
 from stream.config import PipelineSettings, TritonSettings
+from stream.kafka.produce import Outgoing, send_batches
 from stream.kafka.topics import Topics, partition_for
 from stream.logs import get_logger
 from stream.records import MARK_PREFIX, Event, Mark, TopicBatch
@@ -72,6 +73,8 @@ def register(
 ) -> Progress:
     progress = Progress()
     enriched = topics.enriched.get_topic_name()
+    scored_topic = topics.scored.get_topic_name()
+    contributions_topic = topics.contributions.get_topic_name()
     # A mark waits for the records before it that other actors hold; where offsets cannot tell,
     # for a grace well past the take buffers' score_within_s (EnrichedMarks).
     grace_s = max(5.0, 4 * settings.score_within_s)
@@ -132,15 +135,19 @@ def register(
                 scorer = scorers[model]
                 sentiments = await score_until_done(scorer, [e.scoring_text for e in group])
                 apply_sentiments(group, sentiments, f"{model}/{scorer.model_version}")
-            for event in plan.kept:
-                metrics.RECORDS.labels("score", "scored" if event.scored else "unscored").inc()
-                await topics.scored.send(key=event.event_id.encode(), value=event.to_json())
-            for topic, items in contributions_by_topic(plan.kept).items():
-                await topics.contributions.send(
-                    key=topic.encode(),
-                    partition=partition_for(topic, topics.partitions),
-                    value=TopicBatch(topic, items).to_json(),
-                )
+            scored = sum(e.scored for e in plan.kept)
+            for outcome, n in (("scored", scored), ("unscored", len(plan.kept) - scored)):
+                if n:
+                    metrics.RECORDS.labels("score", outcome).inc(n)
+            await send_batches(
+                app, scored_topic, [(e.event_id.encode(), e.to_json(), None) for e in plan.kept]
+            )
+            contributions: list[Outgoing] = [
+                (topic.encode(), TopicBatch(topic, items).to_json(),
+                 partition_for(topic, topics.partitions))
+                for topic, items in contributions_by_topic(plan.kept).items()
+            ]  # fmt: skip
+            await send_batches(app, contributions_topic, contributions)
             progress.finished(actor)
             marks.finished(actor)
             await send_marks_if_due()

@@ -12,7 +12,6 @@ holds no state at all (a text for it later starts it again at its partition's cl
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,7 +23,7 @@ from stream.config import PipelineSettings
 from stream.kafka.app import json_table
 from stream.kafka.topics import Topics, partition_for
 from stream.logs import get_logger
-from stream.records import LateRecord, Mark, Tick, TopicBatch, WindowRecord
+from stream.records import LateRecord, Mark, Tick, TopicBatch, WindowRecord, loads
 from stream.windows.clock import WindowClock
 from stream.windows.panes import Pane, pane_start
 from stream.windows.state import CLOCK_USED, PANE_CHANGED, TopicWindows
@@ -164,7 +163,7 @@ def register(
     @app.agent(topics.contributions, name="windows")
     async def windows(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            data = json.loads(event.value)
+            data = loads(event.value)
             if data.get("kind") == "mark":
                 await on_mark(event.message.partition, Mark.from_dict(data))
             elif data.get("kind") == "tick":

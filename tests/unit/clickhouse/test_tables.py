@@ -139,3 +139,11 @@ def test_every_table_builds_its_row_from_the_record_on_kafka(table: Table, recor
 
 def test_event_lag_reads_the_publication_time() -> None:
     assert EVENTS.row(event(), 1)[EVENTS.position("published_at")] == PUBLISHED
+
+
+@pytest.mark.parametrize(("table", "record"), SAMPLES, ids=[t.name for t, _ in SAMPLES])
+def test_every_table_gives_its_rows_as_columns_for_a_columnar_insert(
+    table: Table, record: Any
+) -> None:
+    rows = [table.row(record, 7), table.row(record, 7)]
+    assert table.column_values([record, record], 7) == [list(c) for c in zip(*rows, strict=True)]

@@ -6,7 +6,12 @@ from stream.ingest.enrich import enrich
 from stream.ingest.language import detect
 from stream.ingest.normalize import content_hash, normalize_text
 from stream.ingest.pii import Redaction, redact
-from stream.ingest.topic_extraction import Dictionary, TopicExtractor, load_dictionary
+from stream.ingest.topic_extraction import (
+    Dictionary,
+    TopicExtractor,
+    _theme_pattern,
+    load_dictionary,
+)
 from stream.records import Post
 from stream.scoring.dedupe import Story, judge
 
@@ -156,3 +161,23 @@ def test_dedupe_verdicts() -> None:
                          social=False, extractor=x)  # fmt: skip
     assert judge(story, other_again, horizon_s=60) == "repeat"
     assert judge(story, other, horizon_s=60) == "replay"
+
+
+THEME_WORDS = ["dividend", "rate cut", "SEC", "Chapter 11", "kospi"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dividend raised", "DIVIDEND", "D\u0130V\u0130DEND", "d\u0131v\u0131dend", "the \u017fec",
+        "KOSPI up", "\u212aOSPI",
+        "Kospi", "rate cuts", "a RATE CUT", "SEC probe", "sec probe", "Chapter 11 filing",
+        "chapter 11", "nothing here", "dividends", "re-dividend", "pre dividend-x",
+    ],
+)  # fmt: skip
+def test_theme_found_exactly_when_its_regex_matches(text: str) -> None:
+    # The substring test before each theme's regex must never hide a match.
+    extractor = TopicExtractor(Dictionary(names={}, themes={"t": THEME_WORDS}))
+    pattern = _theme_pattern(THEME_WORDS)
+    assert pattern is not None
+    assert ("theme:t" in extractor.topics(text)) == bool(pattern.search(text))
