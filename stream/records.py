@@ -267,6 +267,8 @@ class Subscription(_Json):
     updated_at: float
     # Also the X-Finpulse-* signature headers (deprecated; kept for one release).
     legacy_headers: bool = False
+    # A report schedule, in the form stream/delivery/schedule.py checks; {} = no reports.
+    report: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -3,7 +3,6 @@ HTML, or printed to PDF or PNG by headless Chromium (stream/web/render.py)."""
 
 from __future__ import annotations
 
-import tempfile
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -34,7 +33,7 @@ def report(
     """Write a sentiment report: headline figures, timelines, alerts with their evidence, the most
     negative and most positive texts, sources and languages."""
     from stream.clickhouse.client import connect, mapped
-    from stream.web.render import print_page
+    from stream.web.render import printed
     from stream.web.report import collect, render_html
     from stream.web.views import since_seconds
 
@@ -54,9 +53,6 @@ def report(
     if chosen == "html":
         out.write_text(page, encoding="utf-8")
     else:
-        with tempfile.TemporaryDirectory(prefix="finpulse-report-") as tmp:
-            source = Path(tmp) / "report.html"
-            source.write_text(page, encoding="utf-8")
-            print_page(source, out, chosen)
+        out.write_bytes(printed(page, chosen))
     names = ", ".join(t["topic"] for t in data["topics"])
     err_console.print(f"report on {names} ({since}) written to {out}")

@@ -36,6 +36,8 @@ def _show_subscription(data: dict[str, Any], as_json: bool) -> None:
             value = ", ".join(value) or "(all)"
         elif key.endswith("_at"):
             value = _utc(value)
+        elif key == "report":
+            value = _schedule_text(value)
         console.print(f"[bold]{key:>16}[/bold]  {value}")
 
 
@@ -46,6 +48,27 @@ def _utc(ts: float) -> str:
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ReportEvery = Annotated[
+    str | None,
+    typer.Option(help="Also send a report this often: daily, or 24h, 6h, 30m ... (divides a day)."),
+]
+ReportAt = Annotated[str, typer.Option(help="The reports' first time of day, HH:MM UTC.")]
+ReportSince = Annotated[
+    str | None, typer.Option(help="What each report covers (default: --report-every).")
+]
+ReportFormat = Annotated[str, typer.Option(help="html or pdf.")]
+ReportTopic = Annotated[
+    list[str] | None,
+    typer.Option(help="Topic or pattern of the reports; repeat (default: the --topic ones)."),
+]
+
+
+def _report(every: str, at: str, since: str | None, fmt: str,
+            topics: list[str] | None) -> dict[str, Any]:  # fmt: skip
+    data: dict[str, Any] = {"every": every, "at": at, "format": fmt, "topics": topics or []}
+    if since:
+        data["since"] = since
+    return data
 
 
 @app.command("add")
@@ -73,6 +96,11 @@ def subscriptions_add(
     legacy_headers: Annotated[
         bool, typer.Option(help="Also send the X-Finpulse-* signature headers (deprecated).")
     ] = False,
+    report_every: ReportEvery = None,
+    report_at: ReportAt = "00:00",
+    report_since: ReportSince = None,
+    report_format: ReportFormat = "html",
+    report_topic: ReportTopic = None,
     as_json: JsonOption = False,
 ) -> None:
     """Add a subscription. Prints its webhook secret: the only time it is shown."""
@@ -93,6 +121,8 @@ def subscriptions_add(
         data["name"] = name
     if secret:
         data["secret"] = secret
+    if report_every:
+        data["report"] = _report(report_every, report_at, report_since, report_format, report_topic)
     with _store(ctx) as store:
         sub = store.add(data)
     _show_subscription(vars(sub), as_json)
@@ -153,6 +183,41 @@ def subscriptions_resume(ctx: typer.Context, subscription_id: str) -> None:
     console.print(f"{subscription_id} active")
 
 
+@app.command("report")
+def subscriptions_report(
+    ctx: typer.Context,
+    subscription_id: str,
+    every: Annotated[
+        str | None, typer.Option(help="daily, or 24h, 6h, 30m ... (divides a day).")
+    ] = None,
+    at: ReportAt = "00:00",
+    since: ReportSince = None,
+    fmt: Annotated[str, typer.Option("--format", help="html or pdf.")] = "html",
+    topic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--topic", "-t", help="Topic or pattern; repeat (default: the subscription's)."
+        ),
+    ] = None,
+    off: Annotated[bool, typer.Option(help="Stop the reports.")] = False,
+) -> None:
+    """Schedule reports for a subscription, delivered as its alerts are (or stop them: --off)."""
+    if off == (every is not None):
+        raise UsageError("give exactly one of --every D or --off")
+    report = {} if every is None else _report(every, at, since, fmt, topic)
+    with _store(ctx) as store:
+        sub = store.change(subscription_id, {"report": report})
+    console.print(f"{subscription_id} reports: {_schedule_text(sub.report)}")
+
+
+def _schedule_text(report: dict[str, Any]) -> str:
+    if not report:
+        return "none"
+    topics = ", ".join(report["topics"]) or "the subscription's topics"
+    return (f"every {report['every']} from {report['at']} UTC, the last {report['since']} of "
+            f"{topics}, {report['format']}")  # fmt: skip
+
+
 @app.command("delete")
 def subscriptions_delete(ctx: typer.Context, subscription_id: str) -> None:
     """Delete a subscription; queued alerts for it are cancelled."""
@@ -166,7 +231,8 @@ def subscriptions_receive(
     secret: Annotated[str, typer.Option(envvar="FINPULSE_WEBHOOK_SECRET", help="The secret.")],
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 18006,
 ) -> None:
-    """A local webhook receiver for trying subscriptions: verifies each signature, prints alerts."""
+    """A local webhook receiver for trying subscriptions: verifies each signature, prints alerts
+    and reports."""
     import time
 
     from aiohttp import web
@@ -179,7 +245,15 @@ def subscriptions_receive(
         if not ok:
             err_console.print("[red]refused: bad or old signature[/red]")
             return web.Response(status=401)
-        alert = json.loads(body)["alert"]
+        message = json.loads(body)
+        if message.get("type") == "finpulse.report":
+            report = message["report"]
+            console.print(
+                f"report {report['subject']}  {report['format']}  {', '.join(report['topics'])}  "
+                f"{len(message['content_base64']) * 3 // 4} bytes  {report['note']}".rstrip()
+            )
+            return web.Response(status=204)
+        alert = message["alert"]
         console.print(
             f"{_utc(alert['window_start'])}  {alert['severity']:>8}  {alert['rule']:<18} "
             f"{alert['kind']:<10} {alert['topic']:<12} value {alert['value']:.3f} "

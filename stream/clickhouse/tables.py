@@ -208,7 +208,10 @@ SUBSCRIPTIONS = Table(
         column("status", "LowCardinality(String)"),
         utc("created_at"),
         utc("updated_at"),
-        column("legacy_headers", "UInt8"),
+        flag("legacy_headers"),
+        Column(
+            "report", "String", lambda s: json.dumps(s.report, sort_keys=True) if s.report else ""
+        ),
     ),
 )
 

@@ -76,7 +76,8 @@ class WebhookChannel:
 
 
 class KafkaChannel:
-    """The subscriber's own Kafka topic, by the worker's producer, keyed by the alert's topic."""
+    """The subscriber's own Kafka topic, by the worker's producer, keyed by the alert's topic (a
+    report: by the subscription)."""
 
     def __init__(self, producer: AIOKafkaProducer, timeout_s: float) -> None:
         self.producer = producer
@@ -87,7 +88,7 @@ class KafkaChannel:
 
     async def _produce(self, sub: Subscription, job: Job) -> Answer:
         try:
-            sent = self.producer.send_and_wait(sub.target, job.body, key=job.alert.topic.encode())
+            sent = self.producer.send_and_wait(sub.target, job.body, key=job.key.encode())
             await asyncio.wait_for(sent, self.timeout_s)
         except (KafkaError, TimeoutError) as exc:
             return Answer(error=f"Kafka topic {sub.target}: {type(exc).__name__} {exc}")

@@ -16,7 +16,8 @@ receiver drop the rare repeat (at-least-once).
 Subscriptions are re-read from ClickHouse every ``delivery.refresh_s``: additions, pauses and
 deletions apply without a restart; alerts queued for a paused or deleted one are cancelled, then
 its queue and task go (a resumed one gets new ones). Settled deliveries are remembered for
-``SETTLED_LOOKBACK_S`` (settled.py), not for ever.
+``SETTLED_LOOKBACK_S`` (settled.py), not for ever. Scheduled reports (reports.py) are jobs of
+the same queues, built when due for the subscriptions whose owner partition this worker holds.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ from stream.backoff import Backoff
 from stream.clickhouse.client import connect
 from stream.config import DeliverySettings, Settings
 from stream.delivery.channels import Channels, KafkaChannel, WebhookChannel
-from stream.delivery.jobs import Job, body, delivery_id
+from stream.delivery.jobs import Job, alert_job
 from stream.delivery.offsets import OffsetTracker
 from stream.delivery.policy import Answer, DeadLetter, Delivered, Retry, RetryPolicy, next_step
+from stream.delivery.reports import ReportScheduler
+from stream.delivery.schedule import owner
 from stream.delivery.settled import Settled
 from stream.delivery.store import SubscriptionStore
 from stream.delivery.subscriptions import subscribers
@@ -212,7 +215,7 @@ class Deliverer:
     ) -> None:
         record = Delivery(
             delivery_id=job.delivery_id,
-            alert_id=job.alert.alert_id,
+            alert_id=job.subject,
             subscription_id=job.subscription_id,
             channel=sub.channel if sub else "",
             target=sub.target if sub else "",
@@ -226,9 +229,11 @@ class Deliverer:
         )
         metrics.DELIVERIES.labels(record.channel, outcome).inc()
         log_event = log.info if outcome in ("delivered", "cancelled") else log.warning
+        shown = job.details or {}
         log_event(
-            "delivery", outcome=outcome, subscription=job.subscription_id, alert=job.alert.alert_id,
-            topic=job.alert.topic, rule=job.alert.rule, attempt=attempt, error=error or None,
+            "delivery", outcome=outcome, subscription=job.subscription_id,
+            **{job.kind: job.subject}, topic=shown.get("topic"), rule=shown.get("rule"),
+            attempt=attempt, error=error or None,
         )  # fmt: skip
         await self.producer.send_and_wait(
             self.deliveries_topic, record.to_json(), key=job.subscription_id.encode()
@@ -241,7 +246,7 @@ class Deliverer:
             "attempts": attempts,
             "reason": reason,
             "failed_at": time.time(),
-            "alert": vars(job.alert),
+            job.kind: job.details,
         }
         await self.producer.send_and_wait(
             self.deadletter_topic, json.dumps(value).encode(), key=job.delivery_id.encode()
@@ -319,7 +324,15 @@ async def run(settings: Settings, alerts_topic: str, deliveries_topic: str,
     consumer.subscribe([alerts_topic], listener=_Rebalance(deliverer, settings))
     await producer.start()
     await consumer.start()
+
+    def owns(subscription_id: str) -> bool:
+        partitions = len(consumer.partitions_for_topic(alerts_topic) or ())
+        mine = {tp.partition for tp in consumer.assignment()}
+        return owner(subscription_id, partitions) in mine
+
+    scheduler = ReportScheduler(settings, view.active, settled, deliverer.submit, owns)
     follower = asyncio.create_task(view.follow(settings.delivery.refresh_s))
+    reporter = asyncio.create_task(scheduler.follow(settings.delivery.refresh_s))
     log.info("delivery_started", topic=alerts_topic, subscriptions=len(view.active()))
     committed: dict[int, int] = {}
     try:
@@ -338,9 +351,10 @@ async def run(settings: Settings, alerts_topic: str, deliveries_topic: str,
                 except (CommitFailedError, KafkaError) as exc:
                     log.warning("delivery_commit_failed", error=str(exc)[:300])
     finally:
-        follower.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await follower
+        for task in (follower, reporter):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await deliverer.close()
         await consumer.stop()
         await producer.stop()
@@ -358,12 +372,8 @@ def _dispatch(
         log.error("delivery_bad_alert", partition=partition, offset=offset, error=str(exc)[:300])
         deliverer.tracker.add(partition, offset, 0)
         return
-    jobs = []
-    for sub in subscribers(view.active(), alert):
-        did = delivery_id(alert.alert_id, sub.subscription_id)
-        if did not in deliverer.settled:
-            jobs.append(Job(alert, sub.subscription_id, did, body(alert, sub, did), partition,
-                            offset))  # fmt: skip
+    jobs = [alert_job(alert, sub, partition, offset) for sub in subscribers(view.active(), alert)]
+    jobs = [job for job in jobs if job.delivery_id not in deliverer.settled]
     deliverer.tracker.add(partition, offset, len(jobs))
     for job in jobs:
         deliverer.submit(job)

@@ -7,25 +7,19 @@ Synchronous (clickhouse-driver): async callers run it in a thread.
 
 from __future__ import annotations
 
+import json
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from stream.clickhouse.access import subscriptions_target
 from stream.clickhouse.client import connect, mapped
+from stream.clickhouse.tables import SUBSCRIPTIONS
 from stream.config import ClickHouseSettings
 from stream.delivery import subscriptions
 from stream.errors import FinpulseError, SubscriptionNotFound
 from stream.records import Subscription
 
-COLUMNS = (
-    "subscription_id, name, topics, rules, min_severity, kinds, channel, target, secret, status, "
-    "created_at, updated_at, legacy_headers"
-)
-
-
-def _time(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
+COLUMNS = ", ".join(c.name for c in SUBSCRIPTIONS.columns)
 
 
 def _from_row(row: tuple[Any, ...]) -> Subscription:
@@ -43,10 +37,11 @@ def _from_row(row: tuple[Any, ...]) -> Subscription:
         made,
         changed,
         legacy,
+        report,
     ) = row
     return Subscription(
         sid, name, list(topics), list(rules), severity, list(kinds), channel, target, secret,
-        status, made.timestamp(), changed.timestamp(), bool(legacy),
+        status, made.timestamp(), changed.timestamp(), bool(legacy), json.loads(report or "{}"),
     )  # fmt: skip
 
 
@@ -76,11 +71,7 @@ class SubscriptionStore:
             raise
 
     def put(self, sub: Subscription) -> Subscription:
-        row = (
-            sub.subscription_id, sub.name, sub.topics, sub.rules, sub.min_severity, sub.kinds,
-            sub.channel, sub.target, sub.secret, sub.status, _time(sub.created_at),
-            _time(sub.updated_at), int(sub.legacy_headers), time.time_ns(),
-        )  # fmt: skip
+        row = SUBSCRIPTIONS.row(sub, time.time_ns())
         self._execute(f"INSERT INTO {self._insert_target()} ({COLUMNS}, version) VALUES", [row])
         return sub
 

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from stream.alerts.rules import RULES, SEVERITIES
+from stream.delivery import schedule
 
 # Imported "as" itself: the error's old home, where callers still import it from.
 from stream.errors import InvalidSubscription as InvalidSubscription
@@ -28,7 +29,8 @@ KINDS = ("alert", "escalation", "resolution")
 STATUSES = ("active", "paused")
 # The fields a change may touch; id, secret and times are the server's.
 EDITABLE = (
-    "name", "topics", "rules", "min_severity", "kinds", "status", "target", "legacy_headers"
+    "name", "topics", "rules", "min_severity", "kinds", "status", "target", "legacy_headers",
+    "report",
 )  # fmt: skip
 _TOPIC = re.compile(r"^[A-Za-z0-9_.:*?\-\[\]/ ]{1,128}$")
 _KAFKA_TOPIC = re.compile(r"^[A-Za-z0-9._\-]{1,249}$")
@@ -55,6 +57,16 @@ def _strings(name: str, value: Any) -> list[str]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise InvalidSubscription(f"{name}: a list of strings is expected, got {value!r}")
     return sorted({v.strip() for v in value if v.strip()})
+
+
+def _report(value: Any, *, now: float) -> dict[str, Any]:
+    """A report schedule (schedule.py); None or {} for none. A new schedule starts now."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidSubscription(f"report: an object such as {{'every': '24h', 'at': '07:00'}} "
+                                  f"is expected, got {value!r}")  # fmt: skip
+    return schedule.parse({k: v for k, v in value.items() if k != "from_s"}, now=now)
 
 
 def _check(sub: Subscription) -> Subscription:
@@ -116,6 +128,7 @@ def create(data: Mapping[str, Any], *, now: float) -> Subscription:
         created_at=now,
         updated_at=now,
         legacy_headers=_flag("legacy_headers", data.get("legacy_headers", False)),
+        report=_report(data.get("report"), now=now),
     )
     return _check(sub)
 
@@ -131,6 +144,8 @@ def change(sub: Subscription, data: Mapping[str, Any], *, now: float) -> Subscri
             values[name] = _strings(name, value)
         elif name == "legacy_headers":
             values[name] = _flag(name, value)
+        elif name == "report":
+            values[name] = _report(value, now=now)
         elif not isinstance(value, str):
             raise InvalidSubscription(f"{name}: a string is expected, got {value!r}")
         else:

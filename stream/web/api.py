@@ -5,7 +5,8 @@ dashboard (stream/web/dashboard.py: its paths, and when they need a token).
     GET    /v1/subscriptions                 list (secrets hidden)
     POST   /v1/subscriptions                 add; 201 with the secret, shown this once
     GET    /v1/subscriptions/{id}            show
-    PATCH  /v1/subscriptions/{id}            change topics, rules, min_severity, kinds, name, target
+    PATCH  /v1/subscriptions/{id}            change topics, rules, min_severity, kinds, name,
+                                             target, report (schedule: delivery/schedule.py)
     POST   /v1/subscriptions/{id}/pause      stop deliveries (alerts meanwhile are not kept)
     POST   /v1/subscriptions/{id}/resume
     DELETE /v1/subscriptions/{id}            204

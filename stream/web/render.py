@@ -43,3 +43,12 @@ def print_page(html_file: Path, out: Path, fmt: str, *, timeout_s: float = 120) 
         tail = result.stderr.strip().splitlines()[-1:] or ["no output"]
         raise ServiceError(f"chromium could not print {html_file} to {fmt}: {tail[0]}",
                            service="chromium", address=str(html_file))  # fmt: skip
+
+
+def printed(page: str, fmt: str) -> bytes:
+    """An HTML document (``page``) printed to ``fmt`` (pdf or png) by Chromium, as bytes."""
+    with tempfile.TemporaryDirectory(prefix="finpulse-report-") as tmp:
+        source, out = Path(tmp) / "report.html", Path(tmp) / f"report.{fmt}"
+        source.write_text(page, encoding="utf-8")
+        print_page(source, out, fmt)
+        return out.read_bytes()

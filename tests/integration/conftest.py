@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from stream import health
+from stream.clickhouse import client as clickhouse
 from stream.config import Settings, load_settings
 from stream.sentiment.export import MULTILINGUAL_MODEL_NAME, config_pbtxt
 from tests.integration.helpers import DATA, FINPULSE, ROOT, Served, run
@@ -44,6 +45,18 @@ def settings() -> Settings:
 def unique() -> str:
     """A short name unique to this test run, for topics, groups and databases."""
     return "t" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def database(settings: Settings, unique: str) -> Iterator[str]:
+    """A fresh database name (the migrations create it), dropped afterwards."""
+    name = unique
+    try:
+        yield name
+    finally:
+        client = clickhouse.connect(settings.clickhouse, database="default")
+        client.execute(f"DROP DATABASE IF EXISTS {clickhouse.quote_identifier(name)}")
+        client.disconnect()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from stream.delivery.channels import WebhookChannel
-from stream.delivery.jobs import Job, body, delivery_id
+from stream.delivery.jobs import alert_job
 from stream.delivery.subscriptions import create
 from tests.integration.webhook_receiver import Receiver
 from tests.unit.delivery.examples import alert
@@ -30,8 +30,8 @@ async def test_a_delivery_verifies_with_the_standardwebhooks_package(legacy_head
          "legacy_headers": legacy_headers},
         now=0.0,
     )  # fmt: skip
-    did = delivery_id("a1", sub.subscription_id)
-    job = Job(alert(), sub.subscription_id, did, body(alert(), sub, did), 0, 0)
+    job = alert_job(alert(), sub, 0, 0)
+    did = job.delivery_id
     receiver = Receiver(sub.secret, port).start()
     try:
         async with httpx.AsyncClient() as client:

@@ -22,7 +22,6 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +30,6 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from stream.clickhouse import client as clickhouse
 from stream.config import Settings
 from tests.integration.helpers import ROOT, query
 
@@ -105,18 +103,6 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     cwd = tmp / "cwd"
     cwd.mkdir()
     return Installed(venv, cwd, env)
-
-
-@pytest.fixture
-def database(settings: Settings, unique: str) -> Iterator[str]:
-    """A fresh database (the migrations create it), dropped afterwards."""
-    name = unique
-    try:
-        yield name
-    finally:
-        client = clickhouse.connect(settings.clickhouse, database="default")
-        client.execute(f"DROP DATABASE IF EXISTS {clickhouse.quote_identifier(name)}")
-        client.disconnect()
 
 
 def test_the_wheel_is_imported_from_the_new_environment_alone(installed: Installed) -> None:

@@ -40,6 +40,7 @@ PURE = (
     "delivery.jobs",
     "delivery.offsets",
     "delivery.settled",
+    "delivery.schedule",
     "clickhouse.sql_text",
     "clickhouse.cookbook",
     "clickhouse.tables",

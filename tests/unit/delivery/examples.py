@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stream.delivery.jobs import Job, body, delivery_id
+from stream.delivery.jobs import Job, alert_job
 from stream.delivery.subscriptions import create
 from stream.records import Alert, Subscription
 
@@ -24,5 +24,4 @@ def kafka(target: str = "desk.alerts") -> Subscription:
 
 
 def job(sub: Subscription, partition: int = 0, offset: int = 10) -> Job:
-    did = delivery_id("a1", sub.subscription_id)
-    return Job(alert(), sub.subscription_id, did, body(alert(), sub, did), partition, offset)
+    return alert_job(alert(), sub, partition, offset)
