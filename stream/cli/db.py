@@ -36,8 +36,8 @@ def _migration_session(ctx: typer.Context, database: str | None) -> Iterator[_Mi
     inside the block are raised as finpulse errors."""
     import functools
 
+    from stream.clickhouse import access, cluster, migrations
     from stream.clickhouse import client as clickhouse
-    from stream.clickhouse import cluster, migrations
 
     settings = read_settings(ctx).clickhouse
     name = database or settings.database
@@ -48,11 +48,23 @@ def _migration_session(ctx: typer.Context, database: str | None) -> Iterator[_Mi
     client = clickhouse.connect(settings, database=name)
     try:
         with clickhouse.mapped(settings):
+            moved = settings.sql_access_unsupported and not settings.cluster
+            if moved and _secrets_moved(client, name):  # later migrations alter the moved table
+                layout = functools.partial(access.secrets_layout, database=name)
             yield _MigrationSession(
                 name, clickhouse.executor(client), migrations.load_migrations(), layout
             )
     finally:
         client.disconnect()
+
+
+def _secrets_moved(client: Any, database: str) -> bool:
+    """Whether ``finpulse db access`` moved the subscriptions (a Merge table stands in for them)."""
+    rows = client.execute(
+        "SELECT engine FROM system.tables WHERE database = %(db)s AND name = 'subscriptions'",
+        {"db": database},
+    )
+    return bool(rows) and rows[0][0] == "Merge"
 
 
 @app.command("migrate")

@@ -17,6 +17,7 @@ Only an INSERT must name the real table (a Merge table takes none): ``subscripti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from stream.errors import MigrationError
@@ -88,11 +89,32 @@ def secrets_statements(database: str, engines: Mapping[str, str]) -> list[str]:
         statements.append(f"RENAME TABLE {here} TO {there}")
     elif there not in engines:
         raise MigrationError(f"{here} does not exist: run `finpulse db migrate` first")
-    statements += [
+    return statements + _merge_table(database)
+
+
+_ALTER_SECRETS = re.compile(
+    rf"^(\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?){SECRET_TABLE}\b", re.IGNORECASE | re.MULTILINE
+)
+
+
+def secrets_layout(statement: str, *, database: str) -> list[str]:
+    """What a migration's statement runs once the subscriptions moved (``secrets_statements``):
+    an ALTER of ``subscriptions`` alters the moved table, then the Merge table is made again with
+    its new columns (it holds no rows); anything else runs as written. A migrations.Layout."""
+    secrets = secrets_database(database)
+    moved, count = _ALTER_SECRETS.subn(rf"\g<1>{secrets}.{SECRET_TABLE}", statement, count=1)
+    if not count:
+        return [statement]
+    return [moved, *_merge_table(database)]
+
+
+def _merge_table(database: str) -> list[str]:
+    secrets, here = secrets_database(database), f"{database}.{SECRET_TABLE}"
+    return [
         f"DROP TABLE IF EXISTS {here}",
-        f"CREATE TABLE {here} AS {there} ENGINE = Merge({secrets}, '^{SECRET_TABLE}$')",
+        f"CREATE TABLE {here} AS {secrets}.{SECRET_TABLE} "
+        f"ENGINE = Merge({secrets}, '^{SECRET_TABLE}$')",
     ]
-    return statements
 
 
 def subscriptions_target(database: str, engine: str) -> str:

@@ -111,3 +111,28 @@ def test_operators_read_deliveries_with_their_subscriptions(migrated: Settings) 
     finally:
         admin.disconnect()
     assert engine == "Merge"
+
+
+def test_migrations_after_the_move_alter_the_moved_subscriptions(migrated: Settings) -> None:
+    """A migration that alters subscriptions (0019 adds the report schedule), undone and done
+    again after `db access` moved them: the real table changes, and the worker stores it."""
+    env = os.environ | {"FINPULSE_CLICKHOUSE_DATABASE": DATABASE}
+    run([*FINPULSE, "db", "rollback", "--to", "18"], env)
+    admin = clickhouse.connect(migrated.clickhouse, database=DATABASE)
+    columns = "SELECT name FROM system.columns WHERE database = %(db)s AND table = 'subscriptions'"
+    try:
+        for db in (DATABASE, "finpulse_secrets"):
+            assert "report" not in {c for (c,) in admin.execute(columns, {"db": db})}
+        run([*FINPULSE, "db", "migrate"], env)
+        for db in (DATABASE, "finpulse_secrets"):
+            assert "report" in {c for (c,) in admin.execute(columns, {"db": db})}
+    finally:
+        admin.disconnect()
+    store = SubscriptionStore(_as(migrated, "worker"))
+    try:
+        added = store.add({"channel": "webhook", "target": "https://example.invalid/hook",
+                           "report": {"every": "daily", "at": "07:00"}})  # fmt: skip
+        assert store.get(added.subscription_id).report == added.report != {}
+    finally:
+        store.delete(added.subscription_id)
+        store.close()

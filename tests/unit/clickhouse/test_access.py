@@ -64,3 +64,34 @@ def test_secrets_move_refuses_what_it_cannot_tell(engines: dict[str, str]) -> No
 )
 def test_subscriptions_are_inserted_into_the_real_table(engine: str, target: str) -> None:
     assert access.subscriptions_target("finpulse", engine) == target
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "ALTER TABLE subscriptions ADD COLUMN report String DEFAULT ''",
+        "-- why\nALTER TABLE IF EXISTS subscriptions DROP COLUMN report",
+        "alter table subscriptions modify column secret String",
+    ],
+)
+def test_an_alter_of_the_moved_subscriptions_alters_them_and_remakes_the_merge_table(
+    statement: str,
+) -> None:
+    moved, drop, create = access.secrets_layout(statement, database="fp")
+    assert "fp_secrets.subscriptions" in moved and moved.count("subscriptions") == 1
+    assert drop == "DROP TABLE IF EXISTS fp.subscriptions"
+    assert create.startswith(
+        "CREATE TABLE fp.subscriptions AS fp_secrets.subscriptions ENGINE = Merge"
+    )
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "ALTER TABLE deliveries ADD COLUMN x UInt8",
+        "ALTER TABLE subscriptions_old ADD COLUMN x UInt8",
+        "CREATE TABLE IF NOT EXISTS subscriptions (a UInt8) ENGINE = Memory",
+    ],
+)
+def test_other_statements_run_as_written(statement: str) -> None:
+    assert access.secrets_layout(statement, database="fp") == [statement]
