@@ -93,9 +93,8 @@ def replay(
     """Replay a realistic sample stream (news and social posts) into news.raw and social.raw."""
     import time
 
-    from tqdm import tqdm
-
     from stream import replay as sample
+    from stream.progress import progress_bar
     from stream.sentiment.data import FINFE, PHRASEBANK, TWEETS, load
     from stream.sentiment.labels import LABEL_IDS
 
@@ -125,7 +124,10 @@ def replay(
         k: sum(r.kind == k for r in records)
         for k in ("valid", "near_repeat", "repeat", "malformed")
     }
-    with kafka_mapped(settings.kafka), tqdm(total=len(records), unit="rec", desc="replay") as bar:
+    with (
+        kafka_mapped(settings.kafka),
+        progress_bar(total=len(records), unit="rec", desc="replay") as bar,
+    ):
         took = asyncio.run(
             sample.produce(settings.kafka, records, progress=bar.update, paced=rate > 0)
         )

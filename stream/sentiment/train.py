@@ -16,7 +16,6 @@ import json
 import math
 import os
 import random
-import sys
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -28,10 +27,10 @@ import numpy as np
 import numpy.typing as npt
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-from tqdm import tqdm
 from transformers import AutoTokenizer
 
 from stream.errors import ConfigError
+from stream.progress import progress_bar
 from stream.sentiment import calibration, distill, network
 from stream.sentiment import data as sdata
 from stream.sentiment.classifier import prepare_text
@@ -116,15 +115,6 @@ def validation_slices(validation: Sequence[sdata.Example]) -> dict[str, list[sda
         "finfe": [e for e in validation if e.dataset == sdata.FINFE],
     }
     return {name: rows for name, rows in slices.items() if rows}
-
-
-def progress_bar(
-    iterable: Any = None, *, total: int | None = None, desc: str, unit: str, enabled: bool = True
-) -> Any:
-    """A tqdm bar, drawn on a terminal only: redrawn into a log file it leaves a line per step
-    (400 kB for one training), where the epoch lines written through it say enough."""
-    shown = enabled and sys.stderr.isatty()  # tqdm draws on stderr
-    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=not shown)
 
 
 def seed_everything(seed: int) -> None:
