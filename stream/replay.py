@@ -55,7 +55,9 @@ class ReplayOptions:
     span_s: float = 0.0  # > 0: a back-fill of this many seconds of event time, ending at start
     turn: str = ""  # a ticker that turns negative at the end of a back-fill
     turn_s: float = 900.0  # how long the turn lasts, in event time
-    turn_share: float = 0.5  # the share of the posts about the ticker during the turn
+    # The share of the posts about the ticker during the turn: a turn that is also a burst of
+    # posts moves its 15-minute windows within a few hops, before the baselines follow.
+    turn_share: float = 0.8
     focus_share: float = 0.1  # the share about it before (its baseline)
 
 

@@ -116,7 +116,16 @@ def replay(
         turn=turn,
         turn_s=turn_minutes * 60,
     )
+    # The turn's texts: negatives every PhraseBank annotator agreed on, which any fair model
+    # calls negative (tweets and split votes are closer calls), so the surge does not hang on
+    # the model's recall; all negatives if the data has few of those.
     negative = [e.text for e in examples if e.label == LABEL_IDS["negative"]]
+    clear = [
+        e.text
+        for e in examples
+        if e.label == LABEL_IDS["negative"] and e.dataset == PHRASEBANK and e.agreement == 100
+    ]
+    negative = clear if len(clear) >= 50 else negative
     records = sample.plan(
         news, social, options, start=time.time(), negative_texts=negative, chinese_texts=chinese
     )
