@@ -1,14 +1,21 @@
-# The test cluster (`./ops/stack up cluster`, not started by default): ZooKeeper and two
-# ClickHouse 18.16 servers, the cluster `finpulse` of 2 shards of one replica each, on loopback,
-# for the migrations ON CLUSTER and the sinks through Distributed tables. ClickHouse 18.16 has no
-# keeper of its own. State under STACK_DIR/cluster, logs zookeeper.log, ch-node1.log, ch-node2.log.
+# The test cluster (`./ops/stack up cluster`, not started by default): ZooKeeper and four
+# ClickHouse 18.16 servers, the cluster `finpulse` of 2 shards of 2 replicas each, on loopback,
+# for the migrations ON CLUSTER, the sinks through Distributed tables and replication. Nodes 1 and
+# 2 are the first replicas of shards 1 and 2, nodes 3 and 4 the second ones (~150 MB each).
+# ClickHouse 18.16 has no keeper of its own. State under STACK_DIR/cluster, logs zookeeper.log and
+# ch-nodeN.log.
 
-CLUSTER_NODES=(1 2)
+CLUSTER_NODES=(1 2 3 4)
 
 zk::healthy() {
   local answer
   answer=$(exec 3<>"/dev/tcp/127.0.0.1/${ZK_PORT}" && printf ruok >&3 && timeout 2 cat <&3)
   [[ "${answer}" == imok ]]
+}
+
+cluster::hosts() {
+  local n sep=""
+  for n in "${CLUSTER_NODES[@]}"; do printf '%s127.0.0.1:%s' "${sep}" "$(cluster::port "${n}")"; sep=,; done
 }
 
 cluster::port() { printf '%s' $(( CLUSTER_PORT + $1 - 1 )); }
@@ -41,8 +48,9 @@ cluster::start_node() {
   CH_PORT=${port} CH_HTTP_PORT=${http} ch::write_config "${dir}"
   mkdir -p "${dir}/config.d"
   sed -e "s#@INTERSERVER_PORT@#$(( CLUSTER_INTERSERVER_PORT + n - 1 ))#g" -e "s#@ZK_PORT@#${ZK_PORT}#g" \
-    -e "s#@SHARD@#${n}#g" -e "s#@REPLICA@#node${n}#g" \
+    -e "s#@SHARD@#$(( (n - 1) % 2 + 1 ))#g" -e "s#@REPLICA@#node${n}#g" \
     -e "s#@PORT_1@#$(cluster::port 1)#g" -e "s#@PORT_2@#$(cluster::port 2)#g" \
+    -e "s#@PORT_3@#$(cluster::port 3)#g" -e "s#@PORT_4@#$(cluster::port 4)#g" \
     "${FINPULSE_ROOT}/ops/conf/clickhouse/cluster.xml" >"${dir}/config.d/cluster.xml"
   proc::start "ch-node${n}" "${logfile}" clickhouse-server --config-file="${dir}/config.xml"
 }
@@ -56,7 +64,7 @@ cluster::start() {
     PIDNAME="ch-node${n}" wait::until "cluster node ${n}" 60 "${STACK_DIR}/logs/ch-node${n}.log" \
       cluster::node_healthy "${n}"
   done
-  log::info "ClickHouse cluster finpulse (2 shards) ready on 127.0.0.1:$(cluster::port 1),$(cluster::port 2)"
+  log::info "ClickHouse cluster finpulse (2 shards x 2 replicas) ready on 127.0.0.1:$(cluster::port 1)-$(cluster::port 4)"
 }
 
 cluster::stop() {

@@ -128,28 +128,42 @@ def db_retention(
     database: DatabaseOption = None,
 ) -> None:
     """Apply clickhouse.retention_days: TTL clauses on a current server; with
-    clickhouse.ttl_unsupported (ClickHouse 18.16), drop the monthly partitions past their age."""
+    clickhouse.ttl_unsupported (ClickHouse 18.16), drop the monthly partitions past their age. On
+    a cluster each runs on the shards' local tables, ON CLUSTER."""
     from datetime import UTC, datetime
 
-    from stream.clickhouse import retention
+    from stream.clickhouse import cluster, retention
 
     settings = read_settings(ctx).clickhouse
+    dropped = 0
     with _migration_session(ctx, database) as db:
         if not settings.ttl_unsupported:
-            done = retention.ttl_statements(settings.retention_days)
+            statements = retention.ttl_statements(settings.retention_days)
         else:
             now = datetime.now(UTC)
-            done = []
+            statements = []
+            parts = cluster.system_table("parts", cluster=settings.cluster)
             for table, days in sorted(settings.retention_days.items()):
-                rows = db.execute(
-                    "SELECT DISTINCT partition FROM system.parts WHERE active AND "
-                    f"database = currentDatabase() AND table = '{table}'"
+                rows = dict(
+                    db.execute(
+                        f"SELECT toInt64(partition), sum(rows) FROM {parts} WHERE active AND "
+                        "database = %(database)s AND table = %(table)s GROUP BY partition",
+                        {
+                            "database": db.database,
+                            "table": cluster.local_name(table, cluster=settings.cluster),
+                        },
+                    )
                 )
-                partitions = [int(p) for (p,) in rows]
-                for drop in retention.expired_partitions(table, partitions, days, now):
-                    done.append(f"ALTER TABLE {drop.table} DROP PARTITION {drop.partition}")
+                for drop in retention.expired_partitions(table, list(rows), days, now):
+                    statements.append(f"ALTER TABLE {drop.table} DROP PARTITION {drop.partition}")
+                    dropped += rows[drop.partition]
+        done = [s for statement in statements for s in db.layout(statement)]
         _apply(db, done, dry_run=dry_run)
-    console.print(f"database {db.database}: {len(done)} retention statement(s)")
+    # On a cluster the rows are summed over the shards (one replica each).
+    verb = "would drop" if dry_run else "dropped"
+    console.print(
+        f"database {db.database}: {len(done)} retention statement(s); {verb} {dropped} row(s)"
+    )
 
 
 @app.command("access")

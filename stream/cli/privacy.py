@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -31,16 +31,17 @@ def privacy_erase(
     field: Field = "author" if author is not None else "source"
     value = author if author is not None else str(source)
     settings = read_settings(ctx).clickhouse
-    client = clickhouse.connect(settings, database=database)
-
-    def execute(sql: str, params: Any = None) -> Any:
-        return client.execute(sql, params)
+    name = database or settings.database
+    client = clickhouse.connect(settings, database=name)
 
     try:
         with clickhouse.mapped(settings):
-            erased = erase(execute, field, value)
+            erased = erase(
+                clickhouse.executor(client), field, value, database=name, cluster=settings.cluster
+            )
     finally:
         client.disconnect()
+    # On a cluster the rows are summed over the shards (one replica each).
     table = Table("table", "rows removed", title=f"erased {field} {value!r}")
     for e in erased:
         table.add_row(e.table, str(e.rows))

@@ -97,10 +97,11 @@ def mapped(settings: ClickHouseSettings) -> Iterator[None]:
 
 
 def executor(client: Client) -> Any:
-    """Adapt a client to the ``execute(sql) -> rows`` callable that migrations take."""
+    """Adapt a client to the ``execute(sql, params=None) -> rows`` callable that migrations,
+    retention and erasure take."""
 
-    def execute(sql: str) -> Sequence[Sequence[Any]]:
-        return client.execute(sql)  # type: ignore[no-any-return]
+    def execute(sql: str, params: Any = None) -> Sequence[Sequence[Any]]:
+        return client.execute(sql, params)  # type: ignore[no-any-return]
 
     return execute
 

@@ -12,8 +12,9 @@ cluster form, run once ``ON CLUSTER``:
   ``topic_hourly_local``), so each shard rolls up its own rows and reads merge the states;
 - an ALTER changes the local tables, and the Distributed one is made again on top (it holds no
   rows: the inserts are synchronous), since 18.16 refuses an ALTER ON CLUSTER of a table that is
-  not replicated on a cluster whose shards are; a mutation (UPDATE, DELETE) changes the local
-  tables only;
+  not replicated on a cluster whose shards are; a change of rows only (UPDATE, DELETE, DROP
+  PARTITION: privacy erasure, retention) changes the local tables only, since a Distributed table
+  takes no mutation;
 - columns go without comments: ClickHouse 18.16 refuses a Replicated table whose columns have
   any ("Table structure in ZooKeeper is too different"), so on a cluster DESCRIBE shows none;
 - ``schema_migrations`` is replicated to every server (one path), so any of them tells the
@@ -35,7 +36,7 @@ _ORDER_BY = re.compile(r"ORDER BY (.+?)\s*;?\s*\Z", re.DOTALL)
 _VIEW = re.compile(r"CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+) TO (\w+) AS\b")
 _FROM = re.compile(r"\bFROM (\w+)\b")
 _ALTER = re.compile(r"ALTER TABLE (\w+)\b\s*(.*)", re.DOTALL)
-_MUTATION = re.compile(r"(UPDATE|DELETE)\b")
+_ROWS_ONLY = re.compile(r"(UPDATE|DELETE|DROP PARTITION)\b")
 _STRING = r"'(?:[^'\\]|\\.|'')*'"
 _COMMENT_COLUMN = re.compile(rf",?\s*COMMENT COLUMN \w+ {_STRING}")
 _COMMENT = re.compile(rf"\s+COMMENT {_STRING}")
@@ -76,7 +77,7 @@ def on_cluster(statement: str, *, cluster: str, database: str) -> list[str]:
         if not change:
             return []  # it only changed a comment
         local = f"ALTER TABLE {database}.{table}{LOCAL} {on} {change}"
-        if _MUTATION.match(change):
+        if _ROWS_ONLY.match(change):
             return [local]
         return [
             local,
@@ -125,6 +126,17 @@ def _distributed(name: str, on: str, cluster: str, database: str) -> str:
         f"ENGINE = Distributed({cluster}, {database}, {name}{LOCAL}, "
         f"cityHash64({SHARDING_KEYS[name]}))"
     )
+
+
+def local_name(table: str, *, cluster: str) -> str:
+    """The name of ``table``'s rows on each server: ``table_local`` on a cluster."""
+    return f"{table}{LOCAL}" if cluster and table not in EVERYWHERE else table
+
+
+def system_table(name: str, *, cluster: str) -> str:
+    """A system table (``parts``, ``mutations``) read on one replica of every shard, or on this
+    server alone: each shard lists only its own parts and mutations."""
+    return f"cluster({cluster}, system, {name})" if cluster else f"system.{name}"
 
 
 def order_by(statement: str) -> str:

@@ -3,7 +3,10 @@
 ``events`` has the author and source; ``late_events`` keys late texts by event id; ``deadletter``
 keeps rejected raw posts, whose JSON may name them. Each is a ClickHouse mutation
 (``ALTER TABLE ... DELETE WHERE``, available on 18.16), run after counting what it removes and
-waited for, so the report says what is gone. Aggregates (windows, rollups, alerts) hold counts
+waited for, so the report says what is gone. On a cluster (``cluster`` given) the counts read
+the Distributed tables, summed over the shards, and each mutation runs on the ``_local`` tables
+``ON CLUSTER`` (a Distributed table takes none), waited for on one replica of every shard; the
+other replicas follow by replication. Aggregates (windows, rollups, alerts) hold counts
 and event ids, no text, and stay. Kafka topics keep the texts until their retention expires.
 """
 
@@ -14,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from stream.clickhouse import cluster as layout
 from stream.errors import ServiceError
 
 Field = Literal["author", "source"]
@@ -33,11 +37,23 @@ def erase(
     field: Field,
     value: str,
     *,
+    database: str,
+    cluster: str = "",
     wait_s: float = 120.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Erased]:
-    """Delete ``field = value``'s texts; returns the rows removed per table (0 included)."""
+    """Delete ``field = value``'s texts in ``database``; returns the rows removed per table (0
+    included)."""
+
+    def delete(table: str, where: str, params: dict[str, Any]) -> None:
+        sql = f"ALTER TABLE {table} DELETE WHERE {where}"
+        statements = (
+            layout.on_cluster(sql, cluster=cluster, database=database) if cluster else [sql]
+        )
+        for statement in statements:
+            execute(statement, params)
+
     params = {"value": value}
     ids = [
         row[0]
@@ -54,35 +70,39 @@ def erase(
         chunk = {"ids": tuple(ids[start : start + _ID_CHUNK])}
         ((count,),) = execute("SELECT count() FROM late_events WHERE event_id IN %(ids)s", chunk)
         if count:
-            execute("ALTER TABLE late_events DELETE WHERE event_id IN %(ids)s", chunk)
+            delete("late_events", "event_id IN %(ids)s", chunk)
         late += count
     done.append(Erased("late_events", late))
     for table, where in (("events", f"{field} = %(value)s"), ("deadletter", raw)):
         ((count,),) = execute(f"SELECT count() FROM {table} WHERE {where}", params)
         if count:
-            execute(f"ALTER TABLE {table} DELETE WHERE {where}", params)
+            delete(table, where, params)
         done.append(Erased(table, count))
-    _wait_for_mutations(execute, [e.table for e in done if e.rows], wait_s, clock, sleep)
+    tables = [layout.local_name(e.table, cluster=cluster) for e in done if e.rows]
+    mutations = layout.system_table("mutations", cluster=cluster)
+    _wait_for_mutations(execute, mutations, database, tables, wait_s, clock, sleep)
     return done
 
 
 def _wait_for_mutations(
     execute: Execute,
+    mutations: str,
+    database: str,
     tables: list[str],
     wait_s: float,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> None:
-    """Mutations run in the background: wait until the server reports them done."""
+    """Mutations run in the background: wait until the servers report them done."""
     if not tables:
         return
     deadline = clock() + wait_s
     sql = (
-        "SELECT table, count() FROM system.mutations WHERE database = currentDatabase() "
+        f"SELECT table, count() FROM {mutations} WHERE database = %(database)s "
         "AND table IN %(tables)s AND is_done = 0 GROUP BY table"
     )
     while True:
-        pending = execute(sql, {"tables": tuple(tables)})
+        pending = execute(sql, {"database": database, "tables": tuple(tables)})
         if not pending:
             return
         if clock() > deadline:

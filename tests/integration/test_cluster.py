@@ -1,16 +1,22 @@
-"""The migrations ON CLUSTER and the sinks through Distributed tables, on the stack's 2-shard
-ClickHouse 18.16 cluster (`./ops/stack up cluster`): exact counts read back from either server."""
+"""The migrations ON CLUSTER, the sinks through Distributed tables, replication, erasure and
+retention on the stack's ClickHouse 18.16 cluster of 2 shards x 2 replicas (`./ops/stack up
+cluster`): exact counts read back from every server."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from stream import health
+from stream.cli.main import app
 from stream.clickhouse import client as clickhouse
 from stream.clickhouse import migrations
 from stream.clickhouse.cookbook import load_cookbook
@@ -19,6 +25,7 @@ from stream.clickhouse.tables import TABLES
 from stream.config import ClickHouseSettings, Settings
 from tests.integration.cookbook_sample import EMPTY_QUERIES, cookbook_sample
 from tests.integration.helpers import FINPULSE, run
+from tests.integration.test_clickhouse import _event
 from tests.schema.checks import assert_declared_tables_match
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
@@ -28,6 +35,37 @@ def _on(node: ClickHouseSettings, sql: str) -> list[Any]:
     client = clickhouse.connect(node)
     try:
         return client.execute(sql)  # type: ignore[no-any-return]
+    finally:
+        client.disconnect()
+
+
+def _shard(node: ClickHouseSettings) -> str:
+    [(shard,)] = _on(node, "SELECT substitution FROM system.macros WHERE macro = 'shard'")
+    return str(shard)
+
+
+def _synced(nodes: list[ClickHouseSettings], *tables: str) -> list[ClickHouseSettings]:
+    """The nodes, once each replica has fetched and applied what its shard's log holds."""
+    for node in nodes:
+        for table in tables:
+            _on(node, f"SYSTEM SYNC REPLICA {table}")
+    return nodes
+
+
+def _cli(nodes: list[ClickHouseSettings], monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
+    """`finpulse ARGS` against the cluster through node 1."""
+    monkeypatch.setenv("FINPULSE_CLICKHOUSE_PORT", str(nodes[0].port))
+    monkeypatch.setenv("FINPULSE_CLICKHOUSE_CLUSTER", "finpulse")
+    result = CliRunner().invoke(app, [*args, "--database", nodes[0].database])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _insert(node: ClickHouseSettings, table: str, rows: list[dict[str, Any]]) -> None:
+    # Through the Distributed table; the cluster setting makes the insert synchronous.
+    client = clickhouse.connect(node)
+    try:
+        client.execute(f"INSERT INTO {table} ({', '.join(rows[0])}) VALUES", rows)
     finally:
         client.disconnect()
 
@@ -98,9 +136,84 @@ async def test_sinks_write_through_distributed_tables_and_count_each_record_once
         assert _on(node, "SELECT uniqExactMerge(texts) FROM topic_hourly") == [(6,)]
     # The events are spread over both shards; FINAL above counted each once, so every version
     # of an event went to the same shard.
-    per_shard = [_on(node, "SELECT uniqExact(event_id) FROM events_local") for node in nodes]
+    firsts = nodes[:2]  # the first replica of each shard
+    assert sorted(_shard(node) for node in firsts) == ["1", "2"]
+    per_shard = [_on(node, "SELECT uniqExact(event_id) FROM events_local") for node in firsts]
     assert all(count > 0 for [(count,)] in per_shard)
     assert sum(count for [(count,)] in per_shard) == len(sample["events"])
 
     empty = [name for name, sql in load_cookbook().items() if not _on(nodes[1], sql)]
     assert empty == EMPTY_QUERIES, empty
+
+
+def test_each_replica_of_a_shard_holds_the_rows_written_through_the_distributed_table(
+    nodes: list[ClickHouseSettings],
+) -> None:
+    rows = [_event(f"replica:{i}", 0.5, 1) for i in range(40)]
+    _insert(nodes[0], "events", rows)
+    counts: dict[str, set[int]] = {}
+    for node in _synced(nodes, "events_local"):
+        [(count,)] = _on(node, "SELECT count() FROM events_local WHERE event_id LIKE 'replica:%'")
+        counts.setdefault(_shard(node), set()).add(count)
+    # Two replicas per shard, each with the same rows; the shards together hold every row once.
+    assert len(counts) == 2 and all(len(c) == 1 for c in counts.values()), counts
+    assert sum(c for [c] in map(list, counts.values())) == len(rows)
+    assert all(c > 0 for [c] in map(list, counts.values()))
+
+
+def test_an_erased_authors_texts_are_gone_from_every_table_on_every_replica(
+    nodes: list[ClickHouseSettings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    authors = ["erin", "frank"] * 20
+    events = [_event(f"erase:{i}", 0.1, 1) | {"author": who} for i, who in enumerate(authors)]
+    when = events[0]["published_at"]
+    times = dict.fromkeys(("published_at", "window_start", "arrived_at", "watermark"), when)
+    late = [{"topic": "AAPL", "event_id": e["event_id"], **times, "version": 1} for e in events]
+    dead = [{"source_topic": "erase.raw", "kafka_partition": 0, "kafka_offset": i,
+             "received_at": when, "reason_code": "missing_field", "reason": "no text",
+             "raw": json.dumps({"id": f"d{i}", "author": who}), "raw_size": 30, "version": 1}
+            for i, who in enumerate(authors)]  # fmt: skip
+    for table, rows in (("events", events), ("late_events", late), ("deadletter", dead)):
+        _insert(nodes[0], table, rows)
+    erin = tuple(e["event_id"] for e in events if e["author"] == "erin")
+    held = {
+        "events": "author = 'erin'",
+        "late_events": f"event_id IN {erin}",
+        "deadletter": "source_topic = 'erase.raw' AND raw LIKE '%erin%'",
+    }
+    for table, where in held.items():  # erin's rows lie on both shards
+        counts = [_on(n, f"SELECT count() FROM {table}_local WHERE {where}") for n in nodes[:2]]
+        assert all(count > 0 for [(count,)] in counts), (table, counts)
+
+    output = _cli(nodes, monkeypatch, "privacy", "erase", "--author", "erin")
+    for table in held:  # the rows removed, summed over the shards
+        assert re.search(rf"(^|\W){table}\W+{len(erin)}\W", output, re.MULTILINE), output
+
+    for node in _synced(nodes, *(f"{table}_local" for table in held)):
+        for table, where in held.items():
+            assert _on(node, f"SELECT count() FROM {table}_local WHERE {where}") == [(0,)]
+        frank = "SELECT count() FROM events WHERE author = 'frank'"
+        assert _on(node, frank) == [(len(erin),)]
+
+
+def test_retention_drops_the_old_partitions_on_every_replica(
+    nodes: list[ClickHouseSettings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+    rows = [_event(f"old:{i}", 0.5, 1) | {"published_at": old} for i in range(20)]
+    _insert(nodes[0], "events", rows)
+    where = "event_id LIKE 'old:%'"
+    counts = [_on(n, f"SELECT count() FROM events_local WHERE {where}") for n in nodes[:2]]
+    assert all(count > 0 for [(count,)] in counts), counts
+    [(recent,)] = _on(nodes[0], f"SELECT count() FROM events WHERE NOT {where}")
+    monkeypatch.setenv("FINPULSE_CLICKHOUSE_TTL_UNSUPPORTED", "true")
+    monkeypatch.setenv("FINPULSE_CLICKHOUSE_RETENTION_DAYS", '{"events": 90}')
+
+    dry = _cli(nodes, monkeypatch, "db", "retention", "--dry-run")
+    assert f"would drop {len(rows)} row(s)" in dry and "events_local ON CLUSTER" in dry
+    output = _cli(nodes, monkeypatch, "db", "retention")
+    assert f"dropped {len(rows)} row(s)" in output
+
+    for node in _synced(nodes, "events_local"):
+        assert _on(node, f"SELECT count() FROM events_local WHERE {where}") == [(0,)]
+        assert _on(node, f"SELECT count() FROM events WHERE NOT {where}") == [(recent,)]

@@ -81,6 +81,14 @@ def test_a_view_rolls_up_the_local_rows_into_the_local_table() -> None:
             "ALTER TABLE events UPDATE label = 0 WHERE label = -128",
             ["ALTER TABLE db.events_local ON CLUSTER c UPDATE label = 0 WHERE label = -128"],
         ),
+        (
+            "ALTER TABLE late_events DELETE WHERE event_id IN %(ids)s",
+            ["ALTER TABLE db.late_events_local ON CLUSTER c DELETE WHERE event_id IN %(ids)s"],
+        ),
+        (
+            "ALTER TABLE events DROP PARTITION 202401",
+            ["ALTER TABLE db.events_local ON CLUSTER c DROP PARTITION 202401"],
+        ),
         ("ALTER TABLE events COMMENT COLUMN label 'x'", []),
         (
             "DROP TABLE IF EXISTS topic_hourly_mv",
@@ -104,3 +112,25 @@ def test_no_column_comment_reaches_a_replicated_table() -> None:
 def test_a_table_without_a_sharding_key_is_refused() -> None:
     with pytest.raises(MigrationError, match="SHARDING_KEYS"):
         on_cluster("CREATE TABLE IF NOT EXISTS t (a UInt8) ENGINE = MergeTree ORDER BY a")
+
+
+@pytest.mark.parametrize(
+    ("table", "name", "expected"),
+    [
+        ("events", "c", "events_local"),
+        ("events", "", "events"),
+        ("schema_migrations", "c", "schema_migrations"),
+    ],
+)
+def test_a_tables_rows_live_in_its_local_table_on_a_cluster(
+    table: str, name: str, expected: str
+) -> None:
+    assert cluster.local_name(table, cluster=name) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("c", "cluster(c, system, parts)"), ("", "system.parts")],
+)
+def test_system_tables_are_read_on_every_shard_of_a_cluster(name: str, expected: str) -> None:
+    assert cluster.system_table("parts", cluster=name) == expected
