@@ -272,21 +272,23 @@ async def final_windows(bootstrap: str, topic: str, seconds: int) -> list[Window
 def simulated_alert_state(windows: list[WindowRecord], sample: int = 10) -> tuple[int, int, int]:
     """Changelog bytes of the alert state for the topics of one in ``sample`` (by a hash of the
     name, so hot and quiet ones alike) judging these windows at the default rule settings: as a
-    head and rows (now) and as whole histories (release 0.x); and how many windows were judged."""
+    head a topic and rows (now) and as a whole history a rule (release 0.x); and how many windows
+    were judged."""
     stored: dict[str, state_keys.Stored] = {}
     parts = whole = judged = 0
     for w in windows:
         if zlib.crc32(w.topic.encode()) % sample:
             continue
         judged += 1
+        before = stored.get(w.topic) or state_keys.Stored()
+        after = dict(before.histories)
         for rule in RULES:
-            key = state_keys.head_key(w.topic, rule)
-            before = stored.get(key) or state_keys.Stored(History())
-            after, _ = judge(before.history, w, rule, RuleSettings())
-            if after is before.history:
-                continue
-            whole += len(key) + len(json.dumps(after.to_dict()))
-            stored[key], puts, deletes = state_keys.writes(key, before, after)
+            h = before.histories.get(rule) or History()
+            after[rule], _ = judge(h, w, rule, RuleSettings())
+            if after[rule] is not h:
+                whole += len(w.topic) + len(rule) + 1 + len(json.dumps(after[rule].to_dict()))
+        if any(after[r] is not before.histories.get(r) for r in after):
+            stored[w.topic], puts, deletes = state_keys.writes(w.topic, before, after)
             parts += sum(len(k) + len(json.dumps(v)) for k, v in puts) + sum(map(len, deletes))
     return parts, whole, judged
 

@@ -2,7 +2,7 @@
 
 The rules are stream/alerts/rules.py. Their state (baseline, condition in progress, cooldown),
 with the history of the windows judged within the allowed lateness (stream/alerts/history.py), is
-kept per (topic, rule) in a changelogged faust table, a head and a row per window kept
+kept per (topic, rule) in a changelogged faust table, a head a topic and a row a window kept
 (stream/alerts/state_keys.py), each written only when it changed, so a restarted worker goes on
 with the same baselines; the agent holds the histories in memory, read from the table at its first
 window after a start or a rebalance. A topic whose windows stop coming (quiet for
@@ -117,7 +117,7 @@ def register(
     window stage's allowed lateness)."""
     rules: list[Rule] = [r for r in RULES if r in settings.rules]
     state = json_table(app, "alert-state", pipeline.partitions)
-    stored: dict[str, Stored] | None = None  # head key -> history, loaded from the table
+    stored: dict[str, Stored] | None = None  # topic -> its histories, loaded from the table
     newest: dict[int, float] = {}  # partition -> start of the newest window judged on it
     swept: dict[int, float] = {}  # partition -> newest start when quiet topics were last dropped
 
@@ -125,7 +125,7 @@ def register(
         nonlocal stored
         if stored is None:
             stored = state_keys.load((str(k), v) for k, v in state.items())
-            log.info("alert_state_loaded", histories=len(stored))
+            log.info("alert_state_loaded", topics=len(stored))
         return stored
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
@@ -136,20 +136,20 @@ def register(
     def drop_quiet(partition: int) -> None:
         """Delete the state of this partition's topics quiet longer than their expiry (a delete
         goes to the changelog of the partition being processed: only its own keys)."""
-        histories = current()
+        topics = current()
         mine = (
-            (key, s.history.state.last_window)
-            for key, s in histories.items()
-            if partition_for(state_keys.topic_of(key), pipeline.partitions) == partition
+            (topic, s.last_window)
+            for topic, s in topics.items()
+            if partition_for(topic, pipeline.partitions) == partition
         )
         quiet = history.expired(
             mine, newest_start_s=newest[partition], expiry_s=settings.topic_expiry_s
         )
-        for key in quiet:
-            for entry in state_keys.every_key(key, histories.pop(key)):
-                state.pop(entry, None)
+        for topic in quiet:
+            for key in state_keys.every_key(topic, topics.pop(topic)):
+                state.pop(key, None)
         if quiet:
-            log.info("alert_state_expired", partition=partition, histories=len(quiet))
+            log.info("alert_state_expired", partition=partition, topics=len(quiet))
 
     @app.agent(windows, name="alerts")
     async def judge(stream: faust.StreamT[bytes]) -> None:
@@ -163,25 +163,29 @@ def register(
                 swept[partition] = newest[partition]
                 drop_quiet(partition)
             s = rule_settings(settings, w.topic)
-            histories = current()
+            topics = current()
+            before = topics.get(w.topic) or Stored()
+            after = dict(before.histories)
+            found: list[tuple[Rule, Finding]] = []
             for rule in rules:
-                key = state_keys.head_key(w.topic, rule)
-                before = histories.get(key) or Stored(History())
-                after, findings = history.judge(before.history, w, rule, s, horizon_s=horizon_s)
-                if after is before.history:
-                    continue  # a replay, or a window that changes nothing for this rule
-                histories[key], puts, deletes = state_keys.writes(key, before, after)
-                for entry, value in puts:
-                    state[entry] = value
-                for entry in deletes:
-                    state.pop(entry, None)
-                for f in findings:
-                    alert = to_alert(w, f, time.time())
-                    await alerts_topic.send(key=w.topic.encode(), value=alert.to_json())
-                    d = f.decision
-                    metrics.ALERTS.labels(rule, d.kind, d.severity).inc()
-                    log.info(
-                        "alert", topic=w.topic, rule=rule, kind=d.kind, severity=d.severity,
-                        value=round(d.value, 3), baseline=round(d.baseline, 3),
-                        window_start=alert.window_start, amended=f.amended is not None,
-                    )  # fmt: skip
+                h = before.histories.get(rule) or History()
+                judged, findings = history.judge(h, w, rule, s, horizon_s=horizon_s)
+                if judged is not h:  # else a replay, or a window that changes nothing for it
+                    after[rule] = judged
+                    found += [(rule, f) for f in findings]
+            if any(after[rule] is not before.histories.get(rule) for rule in after):
+                topics[w.topic], puts, deletes = state_keys.writes(w.topic, before, after)
+                for key, value in puts:
+                    state[key] = value
+                for key in deletes:
+                    state.pop(key, None)
+            for rule, f in found:
+                alert = to_alert(w, f, time.time())
+                await alerts_topic.send(key=w.topic.encode(), value=alert.to_json())
+                d = f.decision
+                metrics.ALERTS.labels(rule, d.kind, d.severity).inc()
+                log.info(
+                    "alert", topic=w.topic, rule=rule, kind=d.kind, severity=d.severity,
+                    value=round(d.value, 3), baseline=round(d.baseline, 3),
+                    window_start=alert.window_start, amended=f.amended is not None,
+                )  # fmt: skip

@@ -25,11 +25,11 @@ nothing, nor does an amendment that leaves the rule's figures as they were (its 
 nor one of a window older than the horizon. Windows a rule does not read (rules.reads) are not
 kept, so a quiet topic keeps little for the sentiment rules.
 
-Stored as a head and a row per window kept (stream/alerts/state_keys.py): judging a window
-writes about 0.5 KB. Written whole (``to_dict``, an older release's form, still read), a history at
-the default settings (15-minute windows hopping every minute, a 6-hour horizon: 361 windows kept)
-of a busy topic is about 5 KB for negative_surge, 11 KB for sentiment_reversal and 3.5 KB for
-volume_spike (tests/unit/alerts/test_history.py holds both forms to their sizes).
+Stored as a head a topic and a row a window kept (stream/alerts/state_keys.py): judging a
+window writes under 1 KB for the three rules. Written whole (``to_dict``, an older release's
+form, still read), a history at the default settings (15-minute windows hopping every minute, a
+6-hour horizon: 361 windows kept) of a busy topic is about 5 KB for negative_surge, 11 KB for
+sentiment_reversal and 3.5 KB for volume_spike (tests/unit/alerts/test_history.py).
 """
 
 from __future__ import annotations
