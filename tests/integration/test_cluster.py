@@ -125,8 +125,8 @@ async def test_sinks_write_through_distributed_tables_and_count_each_record_once
     for table, values in sample.items():
         sink = ClickHouseSink(nodes[0], TABLES[table])
         try:
-            await sink.write(sink.rows(values))
-            await sink.write(sink.rows(values))  # re-delivered after a crash
+            await sink.write(sink.columns(values))
+            await sink.write(sink.columns(values))  # re-delivered after a crash
         finally:
             sink.close()
 
