@@ -43,7 +43,7 @@ import contextlib
 from pipeline_bench import ROOT, Worker, start_worker
 
 from stream.alerts import state_keys
-from stream.alerts.history import History, judge
+from stream.alerts.history import judge_all
 from stream.alerts.rules import RULES, RuleSettings
 from stream.clickhouse import client as clickhouse
 from stream.config import load_settings
@@ -281,12 +281,10 @@ def simulated_alert_state(windows: list[WindowRecord], sample: int = 10) -> tupl
             continue
         judged += 1
         before = stored.get(w.topic) or state_keys.Stored()
-        after = dict(before.histories)
-        for rule in RULES:
-            h = before.histories.get(rule) or History()
-            after[rule], _ = judge(h, w, rule, RuleSettings())
-            if after[rule] is not h:
-                whole += len(w.topic) + len(rule) + 1 + len(json.dumps(after[rule].to_dict()))
+        after, _ = judge_all(before.histories, w, RULES, RuleSettings())
+        for rule, h in after.items():
+            if h is not before.histories.get(rule):
+                whole += len(w.topic) + len(rule) + 1 + len(json.dumps(h.to_dict()))
         if any(after[r] is not before.histories.get(r) for r in after):
             stored[w.topic], puts, deletes = state_keys.writes(w.topic, before, after)
             parts += sum(len(k) + len(json.dumps(v)) for k, v in puts) + sum(map(len, deletes))

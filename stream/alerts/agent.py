@@ -25,7 +25,7 @@ import faust
 
 from stream import metrics
 from stream.alerts import history, state_keys
-from stream.alerts.history import HORIZON_S, Entry, Finding, History
+from stream.alerts.history import HORIZON_S, Entry, Finding
 from stream.alerts.rules import FIGURE, RULES, Rule, RuleSettings
 from stream.alerts.state_keys import Stored
 from stream.config import AlertSettings, PipelineSettings
@@ -165,14 +165,7 @@ def register(
             s = rule_settings(settings, w.topic)
             topics = current()
             before = topics.get(w.topic) or Stored()
-            after = dict(before.histories)
-            found: list[tuple[Rule, Finding]] = []
-            for rule in rules:
-                h = before.histories.get(rule) or History()
-                judged, findings = history.judge(h, w, rule, s, horizon_s=horizon_s)
-                if judged is not h:  # else a replay, or a window that changes nothing for it
-                    after[rule] = judged
-                    found += [(rule, f) for f in findings]
+            after, found = history.judge_all(before.histories, w, rules, s, horizon_s=horizon_s)
             if any(after[rule] is not before.histories.get(rule) for rule in after):
                 topics[w.topic], puts, deletes = state_keys.writes(w.topic, before, after)
                 for key, value in puts:

@@ -38,7 +38,7 @@ import bisect
 import dataclasses
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -263,6 +263,27 @@ def judge(
         else:
             h, decided = _again(history, i, new, found=old is not None, rule=rule, s=s)
     return _report(_forget(h, rule, s, horizon_s), decided, w, first=first)
+
+
+def judge_all(
+    histories: Mapping[Rule, History],
+    w: WindowRecord,
+    rules: Iterable[Rule],
+    s: RuleSettings,
+    *,
+    horizon_s: float = HORIZON_S,
+) -> tuple[dict[Rule, History], list[tuple[Rule, Finding]]]:
+    """``judge`` for each rule of one topic: its histories after the window (the rules not given
+    kept as they are) and what to report, rule by rule. A history the window changes nothing
+    for is the one given (``is``), so a caller writes only what changed."""
+    after, found = dict(histories), []
+    for rule in rules:
+        h = histories.get(rule) or History()
+        judged, findings = judge(h, w, rule, s, horizon_s=horizon_s)
+        if judged is not h:
+            after[rule] = judged
+            found += [(rule, f) for f in findings]
+    return after, found
 
 
 def _first(h: History, e: Entry, rule: Rule, s: RuleSettings) -> tuple[History, list[Decided]]:

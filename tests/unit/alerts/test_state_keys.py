@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 
 from stream.alerts import state_keys
-from stream.alerts.history import History, judge
+from stream.alerts.history import History, judge, judge_all
 from stream.alerts.rules import RULES, RuleSettings
 from stream.alerts.state_keys import Stored
 from stream.records import WindowRecord
@@ -30,10 +30,7 @@ def step(
     table: dict[str, Any], stored: Stored, w: WindowRecord, s: RuleSettings, **kw: float
 ) -> Stored:
     """Judge ``w`` for every rule as the agent does, writing to ``table``."""
-    after = dict(stored.histories)
-    for rule in RULES:
-        h = stored.histories.get(rule) or History()
-        after[rule], _ = judge(h, w, rule, s, **kw)
+    after, _ = judge_all(stored.histories, w, RULES, s, **kw)
     if all(after[r] is stored.histories.get(r) for r in after):
         return stored
     stored, puts, deletes = state_keys.writes(TOPIC, stored, after)
