@@ -136,7 +136,8 @@ async def test_sinks_write_through_distributed_tables_and_count_each_record_once
         assert _on(node, "SELECT uniqExactMerge(texts) FROM topic_hourly") == [(6,)]
     # The events are spread over both shards; FINAL above counted each once, so every version
     # of an event went to the same shard.
-    firsts = nodes[:2]  # the first replica of each shard
+    # The Distributed table writes each shard's rows to one of its replicas, either of them.
+    firsts = _synced(nodes, "events_local")[:2]  # the first replica of each shard
     assert sorted(_shard(node) for node in firsts) == ["1", "2"]
     per_shard = [_on(node, "SELECT uniqExact(event_id) FROM events_local") for node in firsts]
     assert all(count > 0 for [(count,)] in per_shard)
@@ -181,6 +182,7 @@ def test_an_erased_authors_texts_are_gone_from_every_table_on_every_replica(
         "late_events": f"event_id IN {erin}",
         "deadletter": "source_topic = 'erase.raw' AND raw LIKE '%erin%'",
     }
+    _synced(nodes, *(f"{table}_local" for table in held))
     for table, where in held.items():  # erin's rows lie on both shards
         counts = [_on(n, f"SELECT count() FROM {table}_local WHERE {where}") for n in nodes[:2]]
         assert all(count > 0 for [(count,)] in counts), (table, counts)
@@ -203,6 +205,7 @@ def test_retention_drops_the_old_partitions_on_every_replica(
     rows = [_event(f"old:{i}", 0.5, 1) | {"published_at": old} for i in range(20)]
     _insert(nodes[0], "events", rows)
     where = "event_id LIKE 'old:%'"
+    _synced(nodes, "events_local")
     counts = [_on(n, f"SELECT count() FROM events_local WHERE {where}") for n in nodes[:2]]
     assert all(count > 0 for [(count,)] in counts), counts
     [(recent,)] = _on(nodes[0], f"SELECT count() FROM events WHERE NOT {where}")
