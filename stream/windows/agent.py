@@ -112,7 +112,10 @@ def register(
             table[closed_key(partition)] = clocks[partition]
         for start in touched:
             changed = tw.panes[start]
-            table[pane_key(batch.topic, start, changed.writes)] = changed.delta()
+            # The key before the delta: delta() counts the write, and an assignment evaluates
+            # its value before its key (the key would be one past, never deleted at expiry).
+            key = pane_key(batch.topic, start, changed.writes)
+            table[key] = changed.delta()
 
     async def close(partition: int, close_to: float, now: float, *, running: bool) -> None:
         windows = current()
