@@ -2,14 +2,17 @@
 
 A ClickHouse 18.16 of the test's own, from the stack's config plus ``tcp_port_secure`` and an
 ``openSSL`` server section, so the stack's server stays plaintext. Migrations, an insert and a
-select run over TLS, reached through ``alt_hosts`` after the first host refuses.
+select run over TLS, reached through ``alt_hosts`` after the first host refuses; so does the
+end-to-end pipeline, its workers configured by the environment alone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +21,10 @@ import pytest
 
 from stream.clickhouse import client as clickhouse
 from stream.clickhouse import migrations
-from stream.config import ClickHouseSettings
-from tests.integration.helpers import ROOT
+from stream.config import ClickHouseSettings, Settings
+from tests.integration.helpers import ROOT, Served
 from tests.integration.test_clickhouse import _event
+from tests.integration.test_pipeline import build_stream, check_results, open_pipeline, produce
 from tests.integration.tls import make_ca, wait_for_port
 
 pytestmark = pytest.mark.integration
@@ -120,3 +124,23 @@ def test_a_server_certificate_from_another_ca_is_refused(
             client.execute("SELECT 1")
     finally:
         client.disconnect()
+
+
+def test_the_pipeline_writes_over_tls_after_fail_over(
+    tls_clickhouse: ClickHouseSettings, settings: Settings, served_model: Served, unique: str,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    tls = tls_clickhouse.model_copy(update={"database": unique})
+    extra = {
+        "FINPULSE_CLICKHOUSE_HOST": tls.host,
+        "FINPULSE_CLICKHOUSE_PORT": str(tls.port),  # refuses: the workers fail over
+        "FINPULSE_CLICKHOUSE_ALT_HOSTS": ",".join(tls.alt_hosts),
+        "FINPULSE_CLICKHOUSE_SECURE": "true",
+        "FINPULSE_CLICKHOUSE_CA_CERTS": str(tls.ca_certs),
+    }
+    with open_pipeline(settings.model_copy(update={"clickhouse": tls}), served_model, unique,
+                       tmp_path, **extra) as p:  # fmt: skip
+        p.start_worker("w1")
+        items = build_stream(p.topics, time.time(), duration_s=20, seed=12)
+        positions = asyncio.run(produce(p.settings.kafka.bootstrap, items))
+        check_results(p, items, positions)

@@ -206,8 +206,10 @@ def open_pipeline(
                 worker.wait(30)
             except subprocess.TimeoutExpired:
                 worker.kill()
+        cluster = settings.clickhouse.cluster
+        on = f" ON CLUSTER {clickhouse.quote_identifier(cluster)}" if cluster else ""
         client = clickhouse.connect(settings.clickhouse, database="default")
-        client.execute(f"DROP DATABASE IF EXISTS {clickhouse.quote_identifier(unique)}")
+        client.execute(f"DROP DATABASE IF EXISTS {clickhouse.quote_identifier(unique)}{on}")
         client.disconnect()
 
 
