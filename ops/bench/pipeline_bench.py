@@ -12,10 +12,15 @@ Rows, all on the same texts, in one run:
 - faust stages, no model: the same worker with scoring off (ingest, dedupe, windows, sinks),
   with its CPU per text by process like the pipeline run.
 - plain aiokafka: consume each record and produce it to another topic. Ratio: faust over it.
+- Quix Streams peer (ops/bench/quix_peer.py, in .venv-quix): the same kind of raw records with a
+  cashtag each, parsed, grouped by ticker, counted in 60 s tumbling windows, each update produced
+  to a topic; events/s from its first record to its last update. Ratio: the no-model worker's CPU
+  per text over the Quix process's (skipped, with a line saying why, without .venv-quix).
 Throughputs are medians of --repeats runs. A second table says where the CPU went in the model
-server, pipeline and no-model runs: CPU milliseconds per text by process (from /proc: the bench's
-own stack, workers and client with their children, not other processes of a shared machine), so a
-ratio below 1 can be told apart into the model's own cost and what the stream adds around it.
+server, pipeline, no-model and Quix runs: CPU milliseconds per text by process (from /proc: the
+bench's own stack, workers, peer and client with their children, not other processes of a shared
+machine), so a ratio below 1 can be told apart into the model's own cost and what the stream adds
+around it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import argparse
 import asyncio
 import json
 import os
+import select
 import signal
 import statistics
 import subprocess
@@ -37,6 +43,7 @@ from typing import Any
 
 import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from stream.clickhouse import client as clickhouse
 from stream.config import load_settings
@@ -53,6 +60,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     p.add_argument("--latency-seconds", type=float, default=90.0)
     p.add_argument("--json", type=Path, help="also write the rows here")
+    p.add_argument("--quix-python", default=str(ROOT / ".venv-quix" / "bin" / "python"),
+                   help="python of an environment with quixstreams 3.28.1")  # fmt: skip
+    p.add_argument("--quix-skip", metavar="WHY", help="skip the Quix row (no environment: why)")
     return p.parse_args(argv)
 
 
@@ -136,14 +146,15 @@ async def send_all(bootstrap: str, topic: str, batch: list[tuple[bytes, bytes]],
 
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-PROCESS_GROUPS = ("triton + model", "worker (faust)", "broker", "clickhouse", "bench client",
-                  "other")  # fmt: skip
+PROCESS_GROUPS = ("triton + model", "worker (faust)", "quix peer", "broker", "clickhouse",
+                  "bench client", "other")  # fmt: skip
 
 
 # The processes counted: the bench's own stack (by its pid files), its workers and itself, with
 # their children. Others on a shared machine (another stack, another worker) are left out.
 STACK_GROUPS = {"triton": "triton + model", "tansu": "broker", "clickhouse": "clickhouse"}
 WORKER_PIDS: set[int] = set()
+PEER_PIDS: set[int] = set()
 
 
 def own_processes() -> dict[int, str]:
@@ -156,6 +167,7 @@ def own_processes() -> dict[int, str]:
         except (OSError, ValueError):  # not started by this stack
             continue
     roots.update(dict.fromkeys(WORKER_PIDS, "worker (faust)"))
+    roots.update(dict.fromkeys(PEER_PIDS, "quix peer"))
     return roots
 
 
@@ -311,6 +323,74 @@ async def aiokafka_loop(bootstrap: str, texts: list[str], tag: str) -> float:
         await producer.stop()
 
 
+async def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
+    """Retention given at creation: Tansu reports only the settings a topic was created with, and
+    Quix's group_by copies the input's retention.ms and retention.bytes (KeyError without them)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        retention = {"retention.ms": str(7 * 24 * 3600 * 1000), "retention.bytes": "-1"}
+        await admin.create_topics([NewTopic(topic, partitions, 1, topic_configs=retention)])
+    finally:
+        await admin.close()
+
+
+class PeerFailed(Exception):
+    """The Quix peer gave no figure; the message says why (the bench prints it and goes on)."""
+
+
+def read_word(process: subprocess.Popen[str], deadline: float) -> str:
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+    return process.stdout.readline().strip() if ready else ""
+
+
+def quix_peer(python: str, texts: list[str], tag: str, logs: Path,
+              timeout_s: float = 300) -> tuple[float, dict[str, float]]:  # fmt: skip
+    """events/s of the Quix peer over a backlog of ``texts``, and CPU seconds by group over the span
+    from its first record to its last window update: it waits for the bench's reading at both ends,
+    so its start-up (a librdkafka group takes some 20 s to form on Tansu) and shut-down are left
+    out, as the aiokafka loop leaves out its join."""
+    settings = load_settings()
+    bootstrap = settings.kafka.bootstrap
+    source, target = f"bench-{tag}-quix-in", f"bench-{tag}-quix-out"
+    asyncio.run(create_topic(bootstrap, source, settings.pipeline.partitions))
+    posts = records(texts, tag, time.time(), tickers=LATENCY_TICKERS)  # a ticker to group by
+    asyncio.run(send_all(bootstrap, source, posts))
+    log_path = logs / f"quix-{tag}.log"
+    command = [python, str(ROOT / "ops" / "bench" / "quix_peer.py"), "--bootstrap", bootstrap,
+               "--input", source, "--output", target, "--group", f"bench-{tag}-quix",
+               "--count", str(len(posts)), "--timeout-s", str(timeout_s)]  # fmt: skip
+    if settings.kafka.fetch_max_wait_ms:
+        command += ["--fetch-max-wait-ms", str(settings.kafka.fetch_max_wait_ms)]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=log, text=True)  # fmt: skip
+    assert process.stdin is not None
+    PEER_PIDS.add(process.pid)
+    deadline = time.monotonic() + timeout_s + 60
+    try:
+        readings = []
+        for word in ("first", "done"):
+            said = read_word(process, deadline)
+            if said != word:
+                process.stdin.close()
+                process.wait(30)
+                raise PeerFailed(f"no {word!r} from the peer (it said {said[:200]!r}, exit "
+                                 f"{process.returncode}); see {log_path}")  # fmt: skip
+            readings.append(cpu_seconds())
+            process.stdin.write("\n")
+            process.stdin.flush()
+        result = json.loads(process.communicate(timeout=60)[0].splitlines()[-1])
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        PEER_PIDS.discard(process.pid)
+    cpu = {k: readings[1][k] - readings[0][k] for k in PROCESS_GROUPS}
+    return len(posts) / result["seconds"], cpu
+
+
 async def model_alone(texts: list[str]) -> float:
     settings = load_settings()
     async with TritonScorer(settings.triton.grpc, model=settings.triton.model, max_batch=64,
@@ -320,6 +400,30 @@ async def model_alone(texts: list[str]) -> float:
         started = time.perf_counter()
         await scorer.score(texts)
         return len(texts) / (time.perf_counter() - started)
+
+
+QUIX_ROW = "Quix Streams peer: JSON, by ticker, 60 s count (current)"
+
+
+def quix_runs(args: argparse.Namespace, texts: list[str], run_id: str,
+              logs: Path) -> tuple[list[float], dict[str, float] | None, str | None]:  # fmt: skip
+    """The Quix row's rates and CPU ms per text by group, or why it was skipped: the peer needs an
+    environment of its own, and the other rows stand without it."""
+    if args.quix_skip:
+        return [], None, args.quix_skip
+    if not Path(args.quix_python).is_file():
+        return [], None, f"no {args.quix_python} (./ops/bench/pipeline makes .venv-quix)"
+    rates = []
+    used = dict.fromkeys(PROCESS_GROUPS, 0.0)
+    try:
+        for i in range(args.repeats):
+            rate, cpu = quix_peer(args.quix_python, texts, f"{run_id}q{i}", logs)
+            rates.append(rate)
+            used = {k: used[k] + cpu[k] for k in PROCESS_GROUPS}
+    except Exception as e:  # any failure of the peer or its topics: a line, not a traceback
+        return [], None, f"{type(e).__name__}: {e}"
+    print(f"Quix Streams peer: {statistics.median(rates):.0f} events/s", flush=True)
+    return rates, {k: v * 1000 / (args.repeats * len(texts)) for k, v in used.items()}, None
 
 
 def main(argv: list[str]) -> None:
@@ -369,6 +473,7 @@ def main(argv: list[str]) -> None:
         for i in range(args.repeats)
     ]
     plain_rate = statistics.median(plain_rates)
+    quix_rates, quix_cpu, quix_skipped = quix_runs(args, texts[:per_run], run_id, logs)
 
     p50, p99 = (float(np.percentile(lat, q)) * 1000 for q in (50, 99))
     c50, c99 = (float(np.percentile(closing, q)) * 1000 if closing else None for q in (50, 99))
@@ -383,6 +488,10 @@ def main(argv: list[str]) -> None:
          faust_rate / plain_rate),
         ("plain aiokafka consume -> produce", plain_rate, None, None, 1.0),
     ]  # fmt: skip
+    if quix_cpu:  # no ratio when the peer's CPU was below /proc's tick (a tiny --events)
+        peer = quix_cpu["quix peer"]
+        ratio = faust_cpu["worker (faust)"] / peer if peer else None
+        rows.append((QUIX_ROW, statistics.median(quix_rates), None, None, ratio))
     print()
     print(f"{'row':<58} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}")
     for name, rate, a, b, ratio in rows:
@@ -393,19 +502,20 @@ def main(argv: list[str]) -> None:
             f"{ratio:6.2f}" if ratio is not None else f"{'':>6}",
         ]
         print(f"{name:<58} {' '.join(cells)}")
+    if quix_skipped:
+        print(f"Quix Streams peer row skipped: {quix_skipped}")
     print(f"\nCPU ms per text, by process ({os.cpu_count()} CPUs)")
-    print(f"{'process':<18} {'model server alone':>19} {'pipeline':>9} {'no model':>9}")
+    columns = [model_cpu, pipeline_cpu, faust_cpu, quix_cpu or dict.fromkeys(PROCESS_GROUPS, 0.0)]
+    print(f"{'process':<18} {'model server alone':>19} {'pipeline':>9} {'no model':>9} "
+          f"{'quix':>9}")  # fmt: skip
     for group in (*PROCESS_GROUPS, "total"):
-        a, b, c = (
-            (sum(model_cpu.values()), sum(pipeline_cpu.values()), sum(faust_cpu.values()))
-            if group == "total"
-            else (model_cpu[group], pipeline_cpu[group], faust_cpu[group])
-        )
-        print(f"{group:<18} {a:19.2f} {b:9.2f} {c:9.2f}")
+        a, b, c, d = (sum(col.values()) if group == "total" else col[group] for col in columns)
+        print(f"{group:<18} {a:19.2f} {b:9.2f} {c:9.2f} {d:9.2f}")
     runs = {"model": model_rates, "pipeline": pipeline_rates, "faust": faust_rates,
-            "aiokafka": plain_rates}  # fmt: skip
+            "aiokafka": plain_rates, "quix": quix_rates}  # fmt: skip
     print(f"\n{per_run} events a run, median of {args.repeats} runs; ratios: pipeline over model "
-          "server, faust over plain aiokafka")  # fmt: skip
+          "server, faust over plain aiokafka, Quix: the no-model worker's CPU per text over the "
+          "Quix process's")  # fmt: skip
     print("runs (events/s): " + "; ".join(f"{k} {[round(r) for r in v]}" for k, v in runs.items()))
     if args.json:
         keys = ("row", "events_s", "p50_ms", "p99_ms", "ratio")
@@ -416,7 +526,9 @@ def main(argv: list[str]) -> None:
                 "model_server_alone": model_cpu,
                 "pipeline": pipeline_cpu,
                 "faust_no_model": faust_cpu,
+                "quix_peer": quix_cpu,
             },
+            "quix_skipped": quix_skipped,
         }
         args.json.write_text(json.dumps(report, indent=2))
 

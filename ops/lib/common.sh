@@ -15,6 +15,36 @@ venv::python() {
   printf '%s' "${VENV}/bin/python"
 }
 
+# venv::quix makes QUIX_VENV, the environment of the bench's Quix Streams peer, when it has no
+# quixstreams ${QUIX_VERSION}: its pins conflict with ours (confluent-kafka<2.13, rocksdict<0.4,
+# pydantic<2.14), so it never shares .venv. Sets QUIX_PYTHON, or QUIX_WHY and fails; a half-made
+# environment is removed, so the next run tries again.
+QUIX_VENV=${FINPULSE_QUIX_VENV:-${FINPULSE_ROOT}/.venv-quix}
+QUIX_VERSION=3.28.1
+venv::quix() {
+  local python="${QUIX_VENV}/bin/python" check errors
+  check="import quixstreams, sys; sys.exit(quixstreams.__version__ != '${QUIX_VERSION}')"
+  QUIX_PYTHON="" QUIX_WHY=""
+  if "${python}" -c "${check}" 2>/dev/null; then
+    QUIX_PYTHON=${python}
+    return 0
+  fi
+  log::info "making ${QUIX_VENV} (quixstreams ${QUIX_VERSION}) for the Quix peer"
+  rm -rf "${QUIX_VENV}"
+  errors=$(mktemp)
+  if python3.11 -m venv "${QUIX_VENV}" 2>"${errors}" \
+    && "${python}" -m pip install --quiet --timeout 60 --retries 2 \
+      "quixstreams==${QUIX_VERSION}" 2>>"${errors}" >/dev/null \
+    && "${python}" -c "${check}" 2>>"${errors}"; then
+    QUIX_PYTHON=${python}
+  else
+    QUIX_WHY="could not make ${QUIX_VENV}: $(grep -v '^WARNING' "${errors}" | tail -n 1)"
+    rm -rf "${QUIX_VENV}"
+  fi
+  rm -f "${errors}"
+  [[ -n "${QUIX_PYTHON}" ]]
+}
+
 # stack::settings resolves the stack's folder and ports. A running stack wrote its resolved
 # settings to STACK_DIR/stack.env; reading them back means `down`, `status` and `env` address the
 # same ports that `up` used, whatever the caller's environment says now.
