@@ -402,7 +402,8 @@ def soak(args: argparse.Namespace, settings: Any, name: str, logs: Path, worker:
     samples: list[dict[str, Any]] = []
     progress = [start]
     print(f"soak: {n:,} texts at {args.rate:.0f}/s over {args.topics:,} topics, "
-          f"{args.event_hours:.0f} h of event time in {args.minutes:.0f} min", flush=True)  # fmt: skip
+          f"{args.event_hours:.0f} h of event time in {args.minutes:.0f} min",
+          flush=True)  # fmt: skip
 
     async def run() -> None:
         done = asyncio.Event()
@@ -426,7 +427,8 @@ def soak(args: argparse.Namespace, settings: Any, name: str, logs: Path, worker:
     log = logs / f"{name}.log"
     since = log.stat().st_size
     process = subprocess.Popen([sys.executable, "-m", "stream.cli", "worker"], cwd=ROOT,
-                               env=worker.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
+                               env=worker.env, stdout=log.open("ab"),
+                               stderr=subprocess.STDOUT)  # fmt: skip
     worker = Worker(name, worker.env, process)
     STARTED.append(process)
     recovery_s = wait_ready(log, since, timeout_s=300)
