@@ -4,15 +4,12 @@ cluster`): exact counts read back from every server."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import os
 import re
-import signal
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +27,12 @@ from stream.config import ClickHouseSettings, Settings
 from tests.integration.cookbook_sample import EMPTY_QUERIES, cookbook_sample
 from tests.integration.helpers import FINPULSE, Served, run
 from tests.integration.test_clickhouse import _event
-from tests.integration.test_pipeline import build_stream, check_results, open_pipeline, produce
+from tests.integration.test_pipeline import (
+    build_stream,
+    check_results,
+    open_pipeline,
+    produce_with_a_kill,
+)
 from tests.schema.checks import assert_declared_tables_match
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
@@ -240,25 +242,14 @@ def test_the_pipeline_counts_exactly_through_the_cluster_with_a_worker_killed_mi
     extra = {"FINPULSE_CLICKHOUSE_PORT": str(nodes[0].port),
              "FINPULSE_CLICKHOUSE_CLUSTER": "finpulse"}  # fmt: skip
     with open_pipeline(cluster, served_model, unique, tmp_path, **extra) as p:
-        p.start_worker("w1")
         items = build_stream(p.topics, time.time(), duration_s=40, seed=11)
-        cut = len(items) // 2
-
-        async def scenario() -> list[tuple[str, int, int]]:
-            first = await produce(p.settings.kafka.bootstrap, items[:cut])
-            p.workers[0].send_signal(signal.SIGKILL)
-            p.workers[0].wait(10)
-            p.start_worker("w2")
-            later = [replace(i, at_s=i.at_s - items[cut].at_s) for i in items[cut:]]
-            return first + await produce(p.settings.kafka.bootstrap, later)
-
-        positions = asyncio.run(scenario())
+        positions = produce_with_a_kill(p, items, len(items) // 2)
         check_results(p, items, positions)
 
         [(events,)] = p.query("SELECT count() FROM events FINAL")
         replicas = [n.model_copy(update={"database": unique}) for n in nodes]
         per_node = {}
-        for node in _synced(replicas, "events_local", "sentiment_windows_local"):
+        for node in _synced(replicas, "events_local"):
             [(ids,)] = _on(node, "SELECT uniqExact(source, event_id) FROM events_local")
             per_node.setdefault(_shard(node), set()).add(ids)
         # Each replica of a shard holds the same events; the shards split them with no overlap.

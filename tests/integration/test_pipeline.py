@@ -263,23 +263,26 @@ def check_results(p: Pipeline, items: list[Item], positions: list[tuple[str, int
     assert late == 0
 
 
-def test_stream_to_clickhouse_exact_counts_with_a_worker_killed_midway(pipeline: Pipeline) -> None:
-    p = pipeline
+def produce_with_a_kill(p: Pipeline, items: list[Item], cut: int) -> list[tuple[str, int, int]]:
+    """``items`` sent to a worker ``w1`` that is SIGKILLed after the first ``cut``, with work in
+    flight; a fresh ``w2`` is started and the rest goes on meanwhile. Their positions."""
     p.start_worker("w1")
-    items = build_stream(p.topics, time.time(), duration_s=40, seed=1)
-    cut = len(items) * 2 // 5
 
     async def scenario() -> list[tuple[str, int, int]]:
         first = await produce(p.settings.kafka.bootstrap, items[:cut])
-        # Kill the worker with work in flight, start a fresh one, go on producing meanwhile.
         p.workers[0].send_signal(signal.SIGKILL)
         p.workers[0].wait(10)
         p.start_worker("w2")
         later = [replace(i, at_s=i.at_s - items[cut].at_s) for i in items[cut:]]
         return first + await produce(p.settings.kafka.bootstrap, later)
 
-    positions = asyncio.run(scenario())
-    check_results(p, items, positions)
+    return asyncio.run(scenario())
+
+
+def test_stream_to_clickhouse_exact_counts_with_a_worker_killed_midway(pipeline: Pipeline) -> None:
+    items = build_stream(pipeline.topics, time.time(), duration_s=40, seed=1)
+    positions = produce_with_a_kill(pipeline, items, len(items) * 2 // 5)
+    check_results(pipeline, items, positions)
 
 
 def test_two_workers_in_one_group_give_the_same_counts(pipeline: Pipeline) -> None:
