@@ -2,8 +2,8 @@
 
 The rules are stream/alerts/rules.py. Their state (baseline, condition in progress, cooldown),
 with the history of the windows judged within the allowed lateness (stream/alerts/history.py), is
-kept per (topic, rule) in a changelogged faust table, a head a topic and a row a window kept
-(stream/alerts/state_keys.py), each written only when it changed, so a restarted worker goes on
+kept per (topic, rule) in a changelogged faust table, a row a window kept and a head a topic,
+written when the rows do not give it (stream/alerts/state_keys.py), so a restarted worker goes on
 with the same baselines; the agent holds the histories in memory, read from the table at its first
 window after a start or a rebalance. A topic whose windows stop coming (quiet for
 ``alerts.topic_expiry_s`` of event time, against the newest window judged on its partition) loses
@@ -124,7 +124,11 @@ def register(
     def current() -> dict[str, Stored]:
         nonlocal stored
         if stored is None:
-            stored = state_keys.load((str(k), v) for k, v in state.items())
+            stored = state_keys.load(
+                ((str(k), v) for k, v in state.items()),
+                lambda topic: rule_settings(settings, topic),
+                horizon_s=horizon_s,
+            )
             log.info("alert_state_loaded", topics=len(stored))
         return stored
 
@@ -167,7 +171,9 @@ def register(
             before = topics.get(w.topic) or Stored()
             after, found = history.judge_all(before.histories, w, rules, s, horizon_s=horizon_s)
             if any(after[rule] is not before.histories.get(rule) for rule in after):
-                topics[w.topic], puts, deletes = state_keys.writes(w.topic, before, after)
+                topics[w.topic], puts, deletes = state_keys.writes(
+                    w.topic, before, after, s, horizon_s=horizon_s
+                )
                 for key, value in puts:
                     state[key] = value
                 for key in deletes:

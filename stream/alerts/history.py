@@ -262,7 +262,18 @@ def judge(
             h, decided = _replace(history, i, new, found=True), []  # nothing the rule reads
         else:
             h, decided = _again(history, i, new, found=old is not None, rule=rule, s=s)
-    return _report(_forget(h, rule, s, horizon_s), decided, w, first=first)
+    return _report(_forget(h, rule, s, horizon_s), decided, w.window_start, w.emitted_at, first)
+
+
+def rejudge(
+    history: History, e: Entry, rule: Rule, s: RuleSettings, *, horizon_s: float = HORIZON_S
+) -> History:
+    """The history ``judge`` made of window ``e`` when it came as a first version (later than
+    every window judged), without the findings: how a topic is rebuilt from its last stored head
+    and the rows written after it (stream/alerts/state_keys.py). What was found then is in
+    ``sent`` now, as it was after the window was judged."""
+    h, decided = _first(history, e, rule, s)
+    return _report(_forget(h, rule, s, horizon_s), decided, e.window_start, 0.0, True)[0]
 
 
 def judge_all(
@@ -317,16 +328,17 @@ def _replace(h: History, i: int, e: Entry, *, found: bool) -> History:
 
 
 def _report(
-    h: History, decided: list[Decided], w: WindowRecord, *, first: bool
+    h: History, decided: list[Decided], arrived: float, emitted_at: float, first: bool
 ) -> tuple[History, list[Finding]]:
-    """Report what was decided on windows up to the one that arrived; the rest waits."""
+    """Report what was decided on windows up to the one that arrived (its start, and when it
+    was emitted); the rest waits."""
     fresh = [(x, d) for x, d in decided if (x.window_start, d.kind) not in h.sent]
-    due = [(x, d) for x, d in (*h.waiting, *fresh) if x.window_start <= w.window_start]
-    waiting = tuple((x, d) for x, d in (*h.waiting, *fresh) if x.window_start > w.window_start)
+    due = [(x, d) for x, d in (*h.waiting, *fresh) if x.window_start <= arrived]
+    waiting = tuple((x, d) for x, d in (*h.waiting, *fresh) if x.window_start > arrived)
     findings = []
     for x, d in due:
-        on_time = first and x.window_start == w.window_start and x.amendments == 0
-        late = {"amendments": x.amendments, "late_by_s": w.emitted_at - x.window_end}
+        on_time = first and x.window_start == arrived and x.amendments == 0
+        late = {"amendments": x.amendments, "late_by_s": emitted_at - x.window_end}
         findings.append(Finding(d, x, None if on_time else late))
     sent = h.sent | {(x.window_start, d.kind) for x, d in due}
     return dataclasses.replace(h, sent=sent, waiting=waiting), findings

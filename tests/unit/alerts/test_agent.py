@@ -10,6 +10,7 @@ from typing import Any
 import faust
 
 from stream.alerts import agent as alert_agent
+from stream.alerts import state_keys
 from stream.alerts.rules import RULES
 from stream.config import AlertSettings, PipelineSettings
 from stream.records import WindowRecord
@@ -85,9 +86,12 @@ def test_an_amended_window_alerts_once_with_its_lateness_and_a_replay_is_skipped
 def test_a_restarted_agent_goes_on_from_its_table_as_if_it_had_not_stopped() -> None:
     ws = [window(i, 2 + i % 2, 8, 10) for i in range(10)]
     ws += [window(10, 2, 4, 4), window(11, 2, 8, 10), window(10, 12, 4, 4, amendments=1)]
-    ws += [window(i, 2, 8, 10) for i in range(12, 20)]
+    ws += [window(i, 2, 8, 10) for i in range(12, 80)]
+    ws += [window(80, 14, 4, 4), window(81, 2, 8, 10)]  # an alert past the cooldown
     sent, table = alerts_of(ws)
-    for cut in (3, 11, 12):
+    assert [a["kind"] for a in sent] == ["alert", "resolution", "alert", "resolution"]
+    # heads at the first window, the amendment, then every HEAD_EVERY: a restart replays rows
+    for cut in (3, 11, 12, 31, 33, 44, 81, 82, 83):
         first, table_then = alerts_of(ws[:cut])
         then, table_after = alerts_of(ws[cut - 1 :], table_before=table_then)  # one replayed
         assert ids(first + then) == ids(sent) and table_after == table
@@ -109,13 +113,16 @@ def test_a_topic_quiet_longer_than_its_expiry_holds_no_alert_state() -> None:
     assert {key.split("\x1f")[0] for key in table} == {"AAPL", "QUIET"}
 
 
-def test_an_unchanged_state_is_not_rewritten() -> None:
-    ws = [window(i, 2 + i % 2, 8, 10) for i in range(12)]
+def test_a_window_writes_its_row_and_the_head_only_every_so_often() -> None:
+    ws = [window(i, 2 + i % 2, 8, 10) for i in range(70)]
     once: list[str] = []
     alerts_of(ws, writes=once)
-    heads = [key for key in once if "\x1f" not in key]
-    assert len(heads) == 12  # every first window moves the rules' states on
-    assert len(once) - len(heads) <= 12  # and adds at most one row
+    heads = [i for i, key in enumerate(once) if "\x1f" not in key]
+    rows = [key for key in once if "\x1f" in key]
+    assert len(rows) == len(ws)  # every first window moves the states on: its row gives how
+    every = state_keys.HEAD_EVERY
+    assert len(heads) == -(-len(ws) // every)  # the first window's, then one every HEAD_EVERY
+    assert heads == [(every + 1) * k for k in range(len(heads))]  # (a head, then its row)
     twice: list[str] = []
     alerts_of([*ws, *ws], writes=twice)  # the same windows again: a replay
     assert twice == once

@@ -78,3 +78,38 @@ def test_loading_logs_one_line_instead_of_transformers_load_report(
 def test_an_unknown_pooling_is_refused() -> None:
     with pytest.raises(ValueError, match="pooling must be one of cls, mean"):
         network.build(base_model_path(), "max")
+
+
+def test_seen_rows_train_alone_and_fold_into_the_plain_embedding() -> None:
+    torch.manual_seed(0)
+    model = network.build(base_model_path(), "mean")
+    before = model.encoder.get_input_embeddings().weight.detach().clone()
+    tokenizer = AutoTokenizer.from_pretrained(str(base_model_path()))
+    enc = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    seen = enc["input_ids"][enc["attention_mask"].bool()]
+    rows = network.train_seen_word_embeddings(model, seen)
+    assert rows == len(set(seen.tolist()))
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert "encoder.embeddings.word_embeddings.delta" in trainable
+    assert "encoder.embeddings.word_embeddings.base.weight" not in trainable
+
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1.0)
+    model.train()
+    loss = model(enc["input_ids"], enc["attention_mask"]).logsumexp(1).sum()
+    loss.backward()  # type: ignore[no-untyped-call]
+    optimizer.step()
+    wrapped = logits(model, TEXTS)
+    network.fold_word_embeddings(model)
+    assert isinstance(model.encoder.get_input_embeddings(), torch.nn.Embedding)
+    after = model.encoder.get_input_embeddings().weight
+    changed = (after != before).any(dim=1).nonzero().flatten()
+    assert set(changed.tolist()) <= set(seen.tolist())  # no unseen row moved
+    assert len(changed) > 0
+    assert torch.allclose(logits(model, TEXTS), wrapped, atol=1e-5)
+
+
+def test_a_model_with_unfolded_offsets_is_not_saved(tmp_path: Path) -> None:
+    model = network.build(base_model_path(), "mean")
+    network.train_seen_word_embeddings(model, torch.tensor([5, 6]))
+    with pytest.raises(TypeError, match="fold"):
+        network.save(model, tmp_path / "model")
