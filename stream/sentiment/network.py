@@ -100,6 +100,9 @@ class SeenRowsEmbedding(torch.nn.Module):
     ``fold_word_embeddings`` adds it back into the plain embedding before the model is saved.
     """
 
+    seen: torch.Tensor  # the rows trained, ascending
+    index: torch.Tensor  # a vocabulary id -> its row of ``delta`` (len(seen): the shared zero row)
+
     def __init__(self, base: torch.nn.Embedding, seen: torch.Tensor) -> None:
         super().__init__()
         self.base = base
