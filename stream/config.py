@@ -258,6 +258,11 @@ class PipelineSettings(_Section):
         description="'rocksdb': tables on disk in datadir, a restart reads only the changelog's "
         "tail; 'memory': rebuilt from the whole changelog at every start",
     )
+    table_memory_mb: int = Field(
+        64, ge=4,
+        description="RocksDB memory of one worker's tables: one block cache for every table "
+        "partition it holds, their memtables charged to it",
+    )  # fmt: skip
     standby_replicas: int = Field(
         1, ge=0, description="workers that keep a warm copy of each table partition"
     )

@@ -32,6 +32,10 @@ SCORING_WATERMARK = Gauge(
 SCORING_BEHIND = Gauge(
     "finpulse_scoring_partitions_behind", "Assigned text.enriched partitions with records waiting"
 )
+TABLE_MEMORY = Gauge(
+    "finpulse_table_memory_bytes",
+    "RocksDB memory of this worker's tables (block cache and memtables, within table_memory_mb)",
+)
 SOURCE_LAG = Gauge(
     "finpulse_source_event_lag_seconds",
     "Wall time minus the event time ingest has reached, per raw partition this worker reads",

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import faust
 
+from stream import metrics
 from stream.alerts import agent as alert_agent
 from stream.clickhouse import sink_agents as sink_consumers
 from stream.config import Settings
 from stream.delivery import runner as delivery_agent
 from stream.ingest import agent as ingest_agent
+from stream.kafka import table_store
 from stream.kafka.app import create_app
 from stream.kafka.topics import Topics, declare
 from stream.scoring import agent as score_agent
@@ -20,11 +22,15 @@ from stream.windows import agent as window_agent
 
 def build(settings: Settings, *, datadir: Path | None = None) -> tuple[faust.App, Topics]:
     p = settings.pipeline
+    on_disk = p.table_store == "rocksdb"
+    budget = table_store.MemoryBudget.of(p.table_memory_mb * 2**20) if on_disk else None
+    if budget is not None:
+        metrics.TABLE_MEMORY.set_function(budget.usage)
     app = create_app(
         p.app_id,
         settings.kafka,
         datadir=str(datadir or p.datadir),
-        store=f"{p.table_store}://",
+        store=f"{table_store.SCHEME if on_disk else 'memory'}://",
         table_standby_replicas=p.standby_replicas,
         topic_partitions=p.partitions,
         topic_replication_factor=1,
@@ -38,11 +44,12 @@ def build(settings: Settings, *, datadir: Path | None = None) -> tuple[faust.App
     )
     ingest_agent.register(app, topics, p)
     progress = score_agent.register(app, topics, p, settings.triton)
-    window_agent.register(app, topics, p, progress.wall)
+    window_agent.register(app, topics, p, progress.wall, budget=budget)
     if settings.alerts.enabled:
         alert_agent.register(
             app, topics.windows, topics.alerts, p, settings.alerts,
             horizon_s=p.allowed_lateness_s,  # amendments come this long after a window closed
+            budget=budget,
         )  # fmt: skip
     if settings.delivery.enabled:
 

@@ -24,9 +24,11 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 import zlib
 from collections import Counter, defaultdict
@@ -174,6 +176,22 @@ async def produce(bootstrap: str, topic: str, posts: list[Post], rate: float,
         await producer.stop()
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def table_memory(worker: Worker) -> float:
+    """The worker's finpulse_table_memory_bytes (RocksDB: block cache and memtables), or NaN."""
+    url = f"http://127.0.0.1:{worker.env['FINPULSE_PIPELINE_METRICS_PORT']}/metrics"
+    with contextlib.suppress(OSError, ValueError), urllib.request.urlopen(url, timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith("finpulse_table_memory_bytes "):
+                return float(line.split()[1])
+    return float("nan")
+
+
 async def sample(worker: Worker, stack: dict[str, int], client: Any, progress: list[float],
                  done: asyncio.Event, out: list[dict[str, Any]]) -> None:  # fmt: skip
     while not done.is_set():
@@ -181,6 +199,7 @@ async def sample(worker: Worker, stack: dict[str, int], client: Any, progress: l
         row["rss"] = {"worker": tree_rss(worker.process.pid)}
         row["rss"] |= {name: tree_rss(pid) for name, pid in stack.items()}
         row["rows"] = await asyncio.to_thread(rows, client)
+        row["tables"] = await asyncio.to_thread(table_memory, worker)
         out.append(row)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), SAMPLE_S)
@@ -388,6 +407,7 @@ def main() -> None:
     warmup_h = (max(s.size_s for s in p.windows) + p.lateness_s + p.allowed_lateness_s) / 3600
     warmup_h = max(warmup_h, args.dedupe_hours)
     os.environ["FINPULSE_PIPELINE_DEDUPE_HORIZON_S"] = str(args.dedupe_hours * 3600)
+    os.environ["FINPULSE_PIPELINE_METRICS_PORT"] = str(free_port())
 
     name = f"soak{uuid.uuid4().hex[:6]}"
     logs = ROOT / os.environ.get("FINPULSE_STACK_DIR", ".stack-soak") / "soak"
@@ -486,6 +506,9 @@ def soak(args: argparse.Namespace, settings: Any, name: str, logs: Path, worker:
     rss = {k: np.array([s["rss"].get(k, 0) for s in samples]) / 2**20 for k in samples[0]["rss"]}
     for k, v in rss.items():
         table_rows.append((f"RSS {k} (MB)", v[-1], slope_per_hour(event_h, v, warmup_h)))
+    tables_mb = np.array([s["tables"] for s in samples]) / 2**20
+    table_rows.append(("RocksDB tables in the worker (MB)", tables_mb[-1],
+                       slope_per_hour(event_h, tables_mb, warmup_h)))  # fmt: skip
     ch = {k: np.array([s["rows"][k] for s in samples], dtype=float) for k in TABLES}
     for k, v in ch.items():
         table_rows.append((f"ClickHouse rows {k}", v[-1], slope_per_hour(event_h, v, warmup_h)))
@@ -530,6 +553,10 @@ def soak(args: argparse.Namespace, settings: Any, name: str, logs: Path, worker:
           f"{'all exact' if exact else f'{len(missing)} of {len(expected)} wrong'}")  # fmt: skip
     plot(args.out, {
         "RSS (MB)": {k: (event_h, v) for k, v in rss.items()},
+        "the worker (MB)": {
+            "RSS": (event_h, rss["worker"]),
+            f"RocksDB tables (budget {p.table_memory_mb} MB)": (event_h, tables_mb),
+        },
         "changelog written (MB, cumulative)": changelog_series,
         "live table keys": key_series,
         "ClickHouse rows": {k: (event_h, v) for k, v in ch.items()},

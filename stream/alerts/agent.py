@@ -30,6 +30,7 @@ from stream.alerts.rules import FIGURE, RULES, Rule, RuleSettings
 from stream.alerts.state_keys import Stored
 from stream.config import AlertSettings, PipelineSettings
 from stream.kafka.app import json_table
+from stream.kafka.table_store import MemoryBudget
 from stream.kafka.topics import partition_for
 from stream.logs import get_logger
 from stream.records import Alert, WindowRecord
@@ -112,11 +113,12 @@ def register(
     settings: AlertSettings,
     *,
     horizon_s: float = HORIZON_S,
+    budget: MemoryBudget | None = None,
 ) -> None:
     """``horizon_s``: how long after a window closed an amendment of it is judged again (the
-    window stage's allowed lateness)."""
+    window stage's allowed lateness); ``budget``: the worker's table memory, tables on disk."""
     rules: list[Rule] = [r for r in RULES if r in settings.rules]
-    state = json_table(app, "alert-state", pipeline.partitions)
+    state = json_table(app, "alert-state", pipeline.partitions, budget)
     stored: dict[str, Stored] | None = None  # topic -> its histories, loaded from the table
     newest: dict[int, float] = {}  # partition -> start of the newest window judged on it
     swept: dict[int, float] = {}  # partition -> newest start when quiet topics were last dropped

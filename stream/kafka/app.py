@@ -10,6 +10,7 @@ from faust.types import TableT
 from stream.config import KafkaSettings
 from stream.kafka import compat as kafka_compat
 from stream.kafka.security import faust_credentials
+from stream.kafka.table_store import MemoryBudget, table_options
 
 
 def broker_url(kafka: KafkaSettings) -> str:
@@ -36,26 +37,17 @@ def create_app(app_id: str, kafka: KafkaSettings, **options: Any) -> faust.App:
     return faust.App(app_id, broker=broker_url(kafka), **options)
 
 
-# RocksDB's defaults (64 MB write buffers, a 2 GB block cache) are per database, and faust opens
-# one per table partition: a worker with two tables of 4 partitions could grow to gigabytes.
-ROCKSDB_OPTIONS = {
-    "write_buffer_size": 4 * 2**20,
-    "max_write_buffer_number": 2,
-    "target_file_size_base": 16 * 2**20,
-    "block_cache_size": 16 * 2**20,
-    "block_cache_compressed_size": 0,
-}
-
-
-def json_table(app: faust.App, name: str, partitions: int) -> TableT[str, Any]:
+def json_table(
+    app: faust.App, name: str, partitions: int, budget: MemoryBudget | None = None
+) -> TableT[str, Any]:
     """A changelogged state table keyed by plain strings, with JSON values (our records' dicts);
-    ``None`` for a missing key. Partitioned like the topics it is updated from."""
-    on_disk = app.conf.store.scheme == "rocksdb"
+    ``None`` for a missing key. Partitioned like the topics it is updated from; on disk within
+    the worker's memory ``budget`` (``None`` with tables in memory)."""
     return app.Table(
         name,
         default=None,
         partitions=partitions,
         key_type=str,
         schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="json"),
-        options=dict(ROCKSDB_OPTIONS) if on_disk else None,
+        options=table_options(budget),
     )

@@ -21,6 +21,7 @@ import faust
 from stream import metrics
 from stream.config import PipelineSettings
 from stream.kafka.app import json_table
+from stream.kafka.table_store import MemoryBudget
 from stream.kafka.topics import Topics, partition_for
 from stream.logs import get_logger
 from stream.records import LateRecord, Mark, Tick, TopicBatch, WindowRecord, loads
@@ -40,12 +41,18 @@ log = get_logger(__name__)
 
 
 def register(
-    app: faust.App, topics: Topics, settings: PipelineSettings, wall: Callable[[float], float]
+    app: faust.App,
+    topics: Topics,
+    settings: PipelineSettings,
+    wall: Callable[[float], float],
+    *,
+    budget: MemoryBudget | None = None,
 ) -> None:
     """``wall(now)``: the wall time the timer may close windows by (see
-    stream/scoring/progress.py, ``Progress.wall``)."""
+    stream/scoring/progress.py, ``Progress.wall``); ``budget``: the worker's table memory, with
+    tables on disk."""
     specs = settings.windows
-    table = json_table(app, "window-panes", settings.partitions)
+    table = json_table(app, "window-panes", settings.partitions, budget)
     states: dict[str, TopicWindows] | None = None
     clocks: dict[int, float] = {}  # partition -> the clock its topics' windows were closed to
     running_s: dict[int, float] = {}  # partition -> when its running windows were last given
