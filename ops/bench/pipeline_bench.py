@@ -80,7 +80,8 @@ class Worker:
             self.process.kill()
 
 
-def start_worker(name: str, *, score: bool, logs: Path) -> Worker:
+def start_worker(name: str, *, score: bool, logs: Path, script: Path | None = None) -> Worker:
+    """``script``: run the worker through it (a wrapper such as traced_worker.py)."""
     settings = load_settings()
     env = {
         **os.environ,
@@ -96,7 +97,8 @@ def start_worker(name: str, *, score: bool, logs: Path) -> Worker:
     finpulse = [sys.executable, "-m", "stream.cli"]
     subprocess.run([*finpulse, "db", "migrate"], env=env, check=True, capture_output=True)
     log = (logs / f"{name}.log").open("ab")
-    process = subprocess.Popen([*finpulse, "worker"], cwd=ROOT, env=env, stdout=log,
+    command = [sys.executable, str(script)] if script else [*finpulse, "worker"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT)  # fmt: skip
     WORKER_PIDS.add(process.pid)
     del settings

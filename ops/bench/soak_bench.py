@@ -388,6 +388,9 @@ def main() -> None:
         "cache fills for one horizon by design, so the soak's day holds a shorter one to see it "
         "level off, and counts it in the warm-up",
     )
+    ap.add_argument("--trace-memory", type=Path, metavar="FILE",
+                    help="run the worker under tracemalloc, its live allocations by line every "
+                    "minute to FILE (JSON lines; slows the worker)")  # fmt: skip
     stack_dir = ROOT / os.environ.get("FINPULSE_STACK_DIR", ".stack-soak")
     ap.add_argument("--out", type=Path, default=stack_dir / "soak.png", help="the plot (PNG)")
     ap.add_argument("--json", type=Path, help="write the figures here too")
@@ -412,7 +415,11 @@ def main() -> None:
     name = f"soak{uuid.uuid4().hex[:6]}"
     logs = ROOT / os.environ.get("FINPULSE_STACK_DIR", ".stack-soak") / "soak"
     logs.mkdir(parents=True, exist_ok=True)
-    worker = start_worker(name, score=True, logs=logs)
+    script = None
+    if args.trace_memory:
+        os.environ["FINPULSE_BENCH_TRACEMALLOC"] = str(args.trace_memory.resolve())
+        script = Path(__file__).parent / "traced_worker.py"
+    worker = start_worker(name, score=True, logs=logs, script=script)
     try:
         soak(args, settings, name, logs, worker, posts, start, names, warmup_h)
     finally:  # never leave a worker behind, whatever failed
