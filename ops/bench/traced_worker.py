@@ -1,7 +1,7 @@
 """``finpulse worker`` under tracemalloc, for the soak's --trace-memory: every ``TRACE_EVERY_S``
 the Python allocations still alive, by line, one JSON line each to $FINPULSE_BENCH_TRACEMALLOC,
-so that two of them taken hours of event time apart show what grew. Slows the worker down
-(about a third), so the soak's own figures come from runs without it."""
+so that two of them taken hours of event time apart show what grew. Slows the worker down (it
+fell behind a 100/s soak here), so the soak's own figures come from runs without it."""
 
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ way of capping a process's table memory with a single number (``pipeline.table_m
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import rocksdict
@@ -83,13 +82,6 @@ class _BudgetedOptions(faust_rocksdb.RocksDBOptions):
         table.set_index_type(rocksdict.BlockBasedIndexType.binary_search())
         options.set_block_based_table_factory(table)
         return options
-
-    def open(self, path: Path, *, read_only: bool = False) -> rocksdict.Rdict:
-        db = rocksdict.Rdict(
-            str(path), options=self.as_options(), access_type=rocksdict.AccessType.read_write()
-        )
-        db.set_read_options(rocksdict.ReadOptions())
-        return db
 
 
 class Store(faust_rocksdb.Store):
