@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+import numpy as np
 from langid.langid import LanguageIdentifier, model
 
 _NOISE = re.compile(r"https?://\S+|\$[A-Za-z][A-Za-z.]*|[@#]\w+|\d+(?:[.,]\d+)*")
@@ -67,10 +68,24 @@ def detect(text: str, *, default: str = "en", min_probability: float = 0.999) ->
     english = sum(w in _ENGLISH for w in words)
     if english >= 2 or (english and len(words) < 12):
         return Language("en", True)
-    code, probability = _identifier().classify(clean)
+    code, probability = classify(clean)
     if probability >= min_probability and len(words) >= 4:
         return Language(code, True)
     return Language(default, False)
+
+
+def classify(text: str) -> tuple[str, float]:
+    """langid's ``classify``, computed over the features the text has: langid multiplies its
+    whole feature vector (7,480 counts, nearly all zero, as integers) by the model's matrix, which
+    numpy does without BLAS, 2.5 ms a text; the rows of the features present give the same sums.
+    """
+    identifier = _identifier()
+    features = identifier.instance2fv(text)
+    present = np.flatnonzero(features)
+    scores = features[present].astype(np.float64) @ identifier.nb_ptc[present] + identifier.nb_pc
+    probabilities = identifier.norm_probs(scores)
+    best = int(np.argmax(probabilities))
+    return str(identifier.nb_classes[best]), float(probabilities[best])
 
 
 def _script(letters: list[str]) -> str | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from stream.ingest.enrich import enrich
-from stream.ingest.language import detect
+from stream.ingest.language import _identifier, classify, detect
 from stream.ingest.normalize import content_hash, normalize_text
 from stream.ingest.pii import Redaction, redact
 from stream.ingest.topic_extraction import (
@@ -81,6 +81,26 @@ def test_redaction_is_configurable() -> None:
 )
 def test_language(text: str, code: str) -> None:
     assert detect(text).code == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Der Gewinn stieg im dritten Quartal um 40 Prozent",
+        "Le bénéfice a augmenté de 40 % au troisième trimestre",
+        "El beneficio aumentó un 40 % en el tercer trimestre",
+        "Прибыль компании выросла на 40 процентов за квартал",
+        "Kurs akcji spadł po publikacji wyników",
+        "Operating profit rose to EUR 13.1 mn from EUR 8.7 mn",
+        "公司利润大幅下降，股价暴跌",
+        "x",
+    ],
+)
+def test_classify_over_present_features_is_langids_own(text: str) -> None:
+    # Same model, same answer: only the zero features are left out of the sums.
+    code, probability = _identifier().classify(text)
+    ours = classify(text)
+    assert ours[0] == code and ours[1] == pytest.approx(probability, rel=1e-9, abs=1e-12)
 
 
 def test_language_defaults_when_unsure() -> None:
