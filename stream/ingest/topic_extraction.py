@@ -36,6 +36,10 @@ _SUFFIXED = re.compile(
     r"(?<![\w.])(\d{6})\.(SH|SS|SZ|BJ)(?![\w])|(?<![\w.])(\d{1,5})\.HK(?![\w])", re.IGNORECASE
 )
 _BARE = re.compile(r"(?<![\d.])(\d{5,6})(?![\d]|\.\d)")
+# Both patterns open with a look-behind, which makes re try them at every position; most texts
+# hold no run of five digits and no digit followed by a dot, which these find at C speed.
+_MAY_BE_SUFFIXED = re.compile(r"\d\.")
+_MAY_BE_BARE = re.compile(r"\d{5}")
 _A_SHARE_BOARDS = {"6": "SH", "9": "SH", "0": "SZ", "2": "SZ", "3": "SZ", "4": "BJ", "8": "BJ"}
 
 
@@ -114,26 +118,35 @@ def _theme_pattern(words: list[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(parts)) if parts else None
 
 
-# A theme's regex scans the whole text (about 5 us a theme); a substring test first finds most
-# texts it cannot match. Exact for ASCII keywords: the letters that match an ASCII letter in any
+# A theme's regex scans the whole text (about 5 us a theme); a test on the text's words first
+# finds most texts it cannot match. A keyword matches at word edges, so the text holds, as a whole
+# word, the keyword's leading run of word characters ("rate" of "rate hike", "m" of "m&a"): the
+# texts' words are a set made once, and each theme's leading runs a set, so the test is one set
+# intersection a theme. Exact for ASCII keywords: the letters that match an ASCII letter in any
 # case are its two cases and these four, each made that letter here (then lower()).
 _ASCII_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
-_Hint = tuple[tuple[str, ...], tuple[str, ...]]  # (any case, as written)
+_RUN = re.compile(r"\w+")
+_Hint = tuple[frozenset[str], frozenset[str]]  # leading runs: (any case, as written)
 
 
 def _hint(words: list[str]) -> _Hint | None:
-    """Substrings one of which a text must hold for a theme's regex to match: its lower-case
-    keywords in the folded text, its capitalised ones as written (None: no such test)."""
-    if not words or not all(w and w.isascii() for w in words):
+    """The leading runs one of which a text must hold as a word for a theme's regex to match:
+    of its lower-case keywords in the folded text, of its capitalised ones as written (None: no
+    such test, for keywords that are not ASCII or do not start with a word character)."""
+    if not words or not all(w and w.isascii() and _RUN.match(w) for w in words):
         return None
-    return tuple(w for w in words if w == w.lower()), tuple(w for w in words if w != w.lower())
+    runs = {w: m.group() for w in words if (m := _RUN.match(w))}
+    return (
+        frozenset(runs[w] for w in words if w == w.lower()),
+        frozenset(runs[w] for w in words if w != w.lower()),
+    )
 
 
-def _may_match(hint: _Hint | None, text: str, folded: str) -> bool:
+def _may_match(hint: _Hint | None, words: set[str], folded_words: set[str]) -> bool:
     if hint is None:
         return True
     loose, exact = hint
-    return any(w in folded for w in loose) or any(w in text for w in exact)
+    return not loose.isdisjoint(folded_words) or not exact.isdisjoint(words)
 
 
 @cache
@@ -201,10 +214,13 @@ class TopicExtractor:
         if self._segmenter is not None and HAN.search(text):
             words = self._segmenter.words(text)
             found.update(self._chinese_names[w] for w in words if w in self._chinese_names)
-        folded = latin.translate(_ASCII_FOLD).lower()
+        runs = set(_RUN.findall(latin))
+        folded_runs = set(_RUN.findall(latin.translate(_ASCII_FOLD).lower()))
         for theme, pattern, han, hint in self._themes:
             if not han.isdisjoint(words) or (
-                pattern is not None and _may_match(hint, latin, folded) and pattern.search(latin)
+                pattern is not None
+                and _may_match(hint, runs, folded_runs)
+                and pattern.search(latin)
             ):
                 found.add(theme)
         return sorted(found)
@@ -214,13 +230,16 @@ class TopicExtractor:
         return None if canonical is None else self._codes.get(canonical, canonical)
 
     def _codes_in(self, text: str) -> set[str]:
-        found = set()
-        for match in _SUFFIXED.finditer(text):
-            code = match.group()
-            topic = self._code_topic(code)
-            if topic is not None:
-                found.add(topic)
-        for match in _BARE.finditer(_SUFFIXED.sub(" ", text)):
+        found: set[str] = set()
+        if _MAY_BE_SUFFIXED.search(text):
+            for match in _SUFFIXED.finditer(text):
+                topic = self._code_topic(match.group())
+                if topic is not None:
+                    found.add(topic)
+            text = _SUFFIXED.sub(" ", text)
+        if not self._codes or not _MAY_BE_BARE.search(text):
+            return found
+        for match in _BARE.finditer(text):
             canonical = canonical_code(match.group(1))
             if canonical in self._codes:  # a bare number is a code only when it is listed
                 found.add(self._codes[canonical])

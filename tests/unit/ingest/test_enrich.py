@@ -201,3 +201,18 @@ def test_theme_found_exactly_when_its_regex_matches(text: str) -> None:
     pattern = _theme_pattern(THEME_WORDS)
     assert pattern is not None
     assert ("theme:t" in extractor.topics(text)) == bool(pattern.search(text))
+
+
+def test_every_theme_keyword_is_found_past_the_word_test() -> None:
+    # The word test before each theme's regex may only skip texts the regex cannot match: every
+    # keyword of the shipped dictionary, at word edges in any context, still finds its theme.
+    dictionary = load_dictionary()
+    x = TopicExtractor(dictionary)
+    for theme, words in dictionary.themes.items():
+        for word in words:
+            if not word.isascii():
+                continue
+            forms = [word, word.upper()] if word == word.lower() else [word]
+            for form in forms:
+                for text in (form, f"Shares fell, {form}.", f"({form}) hit $AAPL", f"x\n{form}!"):
+                    assert f"theme:{theme}" in x.topics(text), (theme, text)
