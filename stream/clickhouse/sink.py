@@ -37,10 +37,17 @@ class ClickHouseSink:
         self.backoff = backoff or Backoff()
         self._client = connect(settings)
         self._sql = table.insert_sql()
+        self._next_version = 0
 
     def columns(self, values: Sequence[bytes]) -> list[list[Any]]:
-        """The table's columns for these Kafka values (``Table.column_values``)."""
-        return self.table.column_values([self.table.decode(v) for v in values], time.time_ns())
+        """The table's columns for these Kafka values (``Table.column_values``), each row a
+        version above every row before it: a batch read from a backlog (after an outage) holds
+        several states of one window, and the last read must be the one ``FINAL`` keeps. Rows
+        sharing one version were kept in no set order (windows stored with an early count, or
+        not final)."""
+        first = max(time.time_ns(), self._next_version)
+        self._next_version = first + len(values)
+        return self.table.column_values([self.table.decode(v) for v in values], first)
 
     def _insert(self, columns: list[list[Any]]) -> None:
         self._client.execute(self._sql, columns, types_check=False, columnar=True)

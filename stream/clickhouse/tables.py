@@ -6,7 +6,9 @@ declaration, so they cannot fall out of step, and a test compares the declared n
 in order, with a database migrated from scratch, so the declaration cannot drift from the DDL.
 
 Every table is a ``ReplacingMergeTree(version)`` and ends with ``version UInt64``, which the
-writer gives (the write time in ns), not the record.
+writer gives (the write time in ns), not the record: one version per row, rising in the order the
+rows were read, so that of two states of one key in one insert (a window and its amendment, read
+together from a backlog) ``FINAL`` keeps the later one, not either.
 """
 
 from __future__ import annotations
@@ -52,10 +54,12 @@ class Table:
     def row(self, record: Any, version: int) -> tuple[Any, ...]:
         return (*[read(record) for read in self._reads], version)
 
-    def column_values(self, records: Sequence[Any], version: int) -> list[list[Any]]:
-        """The rows of ``records`` as columns, version last: what clickhouse-driver inserts with
-        ``columnar=True`` (the native protocol's own layout, so the driver skips transposing)."""
-        return [[read(r) for r in records] for read in self._reads] + [[version] * len(records)]
+    def column_values(self, records: Sequence[Any], first_version: int) -> list[list[Any]]:
+        """The rows of ``records`` as columns, version last (``first_version``, then one more for
+        each row after it): what clickhouse-driver inserts with ``columnar=True`` (the native
+        protocol's own layout, so the driver skips transposing)."""
+        versions = list(range(first_version, first_version + len(records)))
+        return [[read(r) for r in records] for read in self._reads] + [versions]
 
     @cached_property
     def _reads(self) -> tuple[Callable[[Any], Any], ...]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import time
 from collections.abc import Iterator
 
@@ -203,3 +205,47 @@ def test_settled_deliveries_are_read_with_when_they_settled(
         update={"clickhouse": settings.clickhouse.model_copy(update={"database": name})}
     )
     assert settled_deliveries(ours) == {"d1": now - 30}
+
+
+def test_the_last_state_of_a_window_read_wins_also_within_one_insert(
+    settings: Settings, database: tuple[str, Client]
+) -> None:
+    """A backlog read after an outage brings a window's running state, its first final count
+    and its amendment in one batch: FINAL must keep the last of them, in every batch after."""
+    from stream.clickhouse.sink import ClickHouseSink
+    from stream.records import WindowRecord
+    from stream.windows.panes import Pane, window_record
+
+    name, client = database
+    migrations.migrate(clickhouse.executor(client), migrations.load_migrations())
+    ours = settings.clickhouse.model_copy(update={"database": name})
+    sink = ClickHouseSink(ours, TABLES["sentiment_windows"])
+
+    def state(n: int, *, final: bool, amendments: int = 0) -> bytes:
+        pane = Pane(n_neutral=n)
+        record: WindowRecord = window_record(
+            "ZQA", 1_796_287_920, 60, [pane], final=final, now=time.time(), amendments=amendments
+        )
+        return record.to_json()
+
+    def stored() -> tuple[int, int, int]:
+        [row] = client.execute(
+            "SELECT final, n, amendments FROM sentiment_windows FINAL WHERE topic = 'ZQA'"
+        )
+        return row
+
+    try:
+        batches = [
+            [state(3, final=False), state(5, final=True), state(13, final=True, amendments=1)],
+            [state(14, final=True, amendments=2), state(15, final=True, amendments=3)],
+        ]
+        versions = []
+        for batch in batches:
+            columns = sink.columns(batch)
+            versions += columns[-1]
+            asyncio.run(sink.write(columns))
+            last = json.loads(batch[-1])
+            assert stored() == (1, last["n"], last["amendments"])
+        assert versions == sorted(set(versions))  # a version a row, rising in reading order
+    finally:
+        sink.close()

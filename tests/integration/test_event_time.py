@@ -80,8 +80,27 @@ def check_exact(p: Pipeline, items: list[Item], timeout_s: float = 300) -> None:
         if got == expected or time.monotonic() > deadline:
             break
         time.sleep(2)
-    diff = sorted(set(got.items()) ^ set(expected.items()))
-    assert got == expected, f"{diff}\n{p.log_tail()}"
+    if got != expected:
+        # Which stage lost texts: the events table holds every scored text once.
+        tickers = ", ".join(f"'{t}'" for t in TICKERS)
+        rows = p.query(
+            "SELECT topic, intDiv(toUInt32(published_at), 60) * 60 AS start, count() "
+            f"FROM events FINAL ARRAY JOIN topics AS topic WHERE topic IN ({tickers}) "
+            "GROUP BY topic, start"
+        )
+        stored = {(topic, start): n for topic, start, n in rows}
+        lines = [
+            f"{key}: input {n}, events {stored.get(key, 0)}, windows {got.get(key, 0)}"
+            for key, n in sorted(expected.items())
+            if got.get(key) != n
+        ]
+        [(late,)] = p.query("SELECT count() FROM late_events FINAL")
+        rows = p.query(
+            "SELECT topic, toUInt32(window_start), final, n, amendments, toString(emitted_at) "
+            "FROM sentiment_windows WHERE window_seconds = 60 ORDER BY topic, window_start, version"
+        )
+        lines += [f"late_events: {late}", *(str(r) for r in rows)]
+        raise AssertionError("\n".join(lines) + f"\n{p.log_tail()}")
     [(late,)] = p.query("SELECT count() FROM late_events FINAL")
     assert late == 0, f"{late} texts recorded late"
 

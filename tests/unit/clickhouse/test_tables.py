@@ -145,5 +145,5 @@ def test_event_lag_reads_the_publication_time() -> None:
 def test_every_table_gives_its_rows_as_columns_for_a_columnar_insert(
     table: Table, record: Any
 ) -> None:
-    rows = [table.row(record, 7), table.row(record, 7)]
+    rows = [table.row(record, 7), table.row(record, 8)]
     assert table.column_values([record, record], 7) == [list(c) for c in zip(*rows, strict=True)]
