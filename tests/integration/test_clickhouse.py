@@ -213,7 +213,6 @@ def test_the_last_state_of_a_window_read_wins_also_within_one_insert(
     """A backlog read after an outage brings a window's running state, its first final count
     and its amendment in one batch: FINAL must keep the last of them, in every batch after."""
     from stream.clickhouse.sink import ClickHouseSink
-    from stream.records import WindowRecord
     from stream.windows.panes import Pane, window_record
 
     name, client = database
@@ -223,7 +222,7 @@ def test_the_last_state_of_a_window_read_wins_also_within_one_insert(
 
     def state(n: int, *, final: bool, amendments: int = 0) -> bytes:
         pane = Pane(n_neutral=n)
-        record: WindowRecord = window_record(
+        record = window_record(
             "ZQA", 1_796_287_920, 60, [pane], final=final, now=time.time(), amendments=amendments
         )
         return record.to_json()

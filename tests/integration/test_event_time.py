@@ -80,6 +80,7 @@ def check_exact(p: Pipeline, items: list[Item], timeout_s: float = 300) -> None:
         if got == expected or time.monotonic() > deadline:
             break
         time.sleep(2)
+    [(late,)] = p.query("SELECT count() FROM late_events FINAL")
     if got != expected:
         # Which stage lost texts: the events table holds every scored text once.
         tickers = ", ".join(f"'{t}'" for t in TICKERS)
@@ -94,14 +95,12 @@ def check_exact(p: Pipeline, items: list[Item], timeout_s: float = 300) -> None:
             for key, n in sorted(expected.items())
             if got.get(key) != n
         ]
-        [(late,)] = p.query("SELECT count() FROM late_events FINAL")
-        rows = p.query(
+        states = p.query(
             "SELECT topic, toUInt32(window_start), final, n, amendments, toString(emitted_at) "
             "FROM sentiment_windows WHERE window_seconds = 60 ORDER BY topic, window_start, version"
         )
-        lines += [f"late_events: {late}", *(str(r) for r in rows)]
+        lines += [f"late_events: {late}", *(str(r) for r in states)]
         raise AssertionError("\n".join(lines) + f"\n{p.log_tail()}")
-    [(late,)] = p.query("SELECT count() FROM late_events FINAL")
     assert late == 0, f"{late} texts recorded late"
 
 
