@@ -47,6 +47,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from stream.clickhouse import client as clickhouse
 from stream.config import load_settings
+from stream.errors import FinpulseError
 from stream.scoring.triton import TritonScorer
 from stream.sentiment.data import load
 
@@ -536,4 +537,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+    except FinpulseError as e:  # a missing model, a server down: one line that says what to do
+        sys.exit(f"pipeline bench: {e}")
