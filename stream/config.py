@@ -263,6 +263,14 @@ class PipelineSettings(_Section):
         description="RocksDB memory of one worker's tables: one block cache for every table "
         "partition it holds, their memtables charged to it",
     )  # fmt: skip
+    malloc_arenas: int = Field(
+        2, ge=0,
+        description="glibc malloc arenas of a worker (0: glibc's default, 8 per core); the "
+        "environment's MALLOC_ARENA_MAX wins",
+    )  # fmt: skip
+    malloc_trim_s: float = Field(
+        60.0, ge=0, description="how often a worker hands freed heap pages back (0: never)"
+    )
     standby_replicas: int = Field(
         1, ge=0, description="workers that keep a warm copy of each table partition"
     )

@@ -3,11 +3,12 @@ several workers in one group share the partitions and give the same results as o
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import faust
 
-from stream import metrics
+from stream import allocator, metrics
 from stream.alerts import agent as alert_agent
 from stream.clickhouse import sink_agents as sink_consumers
 from stream.config import Settings
@@ -61,6 +62,12 @@ def build(settings: Settings, *, datadir: Path | None = None) -> tuple[faust.App
                 topics.deliveries.get_topic_name(),
                 topics.alerts_deadletter.get_topic_name(),
             )
+
+    if p.malloc_trim_s > 0:
+
+        @app.timer(p.malloc_trim_s)  # type: ignore[untyped-decorator]
+        async def trim_heap() -> None:
+            await asyncio.to_thread(allocator.trim)  # it walks every arena: off the loop
 
     sink_consumers.register(app, topics, p, settings.kafka, settings.clickhouse)
     return app, topics

@@ -47,10 +47,11 @@ def worker(
     """
     import faust
 
-    from stream import logs, metrics
+    from stream import allocator, logs, metrics
     from stream import worker as pipeline
 
     settings = read_settings(ctx)
+    allocator.limit_arenas(settings.pipeline.malloc_arenas)  # before any thread starts
     if metrics_port is not None:
         settings.pipeline.metrics_port = metrics_port
     metrics.serve(settings.pipeline.metrics_port)
