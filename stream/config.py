@@ -336,10 +336,16 @@ class PipelineSettings(_Section):
         True, description="false: texts pass unscored (to measure the pipeline without a model)"
     )
     score_batch: int = 64
-    score_within_s: float = 0.2
+    score_within_s: float = Field(
+        0.1, gt=0, description="ingest and scoring batches: full, or the oldest text waited this"
+    )
     score_concurrency: int = Field(2, description="scoring batches in flight per worker")
     sink_batch: int = 2_000
-    sink_within_s: float = 1.0
+    sink_within_s: float = Field(
+        0.3, gt=0,
+        description="a ClickHouse insert per table when sink_batch rows are held or the oldest "
+        "waited this: under load batches fill, at a trickle a row waits at most this",
+    )  # fmt: skip
     metrics_port: int = Field(0, description="Prometheus /metrics port; 0 = off")
 
     @field_validator("default_language", mode="before")

@@ -237,6 +237,30 @@ def drain(worker: Worker, texts: list[str], tag: str, timeout_s: float = 600) ->
     return len(batch) / took
 
 
+def idle(worker: Worker, seconds: float = 10.0) -> dict[str, float]:
+    """CPU ms per second by group while ``worker`` has no input and the bench polls ClickHouse as
+    ``drain`` does: the costs that go by time, not by text (the consumers' fetches, which Tansu
+    holds for ``fetch_max_wait_ms`` each, heartbeats, timers, marks, the bench's own count query),
+    which a drain spreads over its texts."""
+    settings = load_settings()
+    settings.clickhouse.database = worker.name
+    client = clickhouse.connect(settings.clickhouse)
+    before, started = cpu_seconds(), time.monotonic()
+    while time.monotonic() - started < seconds:
+        count_rows(client, "idle")
+        time.sleep(0.1)
+    after, took = cpu_seconds(), time.monotonic() - started
+    client.disconnect()
+    return {k: (after[k] - before[k]) * 1000 / took for k in PROCESS_GROUPS}
+
+
+def net_of_idle(per_text: dict[str, float], idle_ms_s: dict[str, float],
+                rates: list[float]) -> dict[str, float]:  # fmt: skip
+    """CPU ms per text less the idle cost of the drains' time (a drain of n texts at r/s: n/r s)."""
+    seconds_per_text = statistics.mean(1 / r for r in rates)
+    return {k: per_text[k] - idle_ms_s[k] * seconds_per_text for k in PROCESS_GROUPS}
+
+
 def latency(
     worker: Worker, texts: list[str], rate: float, seconds: float
 ) -> tuple[list[float], list[float]]:
@@ -458,6 +482,7 @@ def main(argv: list[str]) -> None:
         pipeline_cpu = cpu_per_text(before, cpu_seconds(), args.repeats * per_run)
         pipeline_rate = statistics.median(pipeline_rates)
         print(f"pipeline end to end: {pipeline_rate:.0f} events/s", flush=True)
+        pipeline_idle = idle(worker)
         lat, closing = latency(worker, next(chunks), pipeline_rate / 2, args.latency_seconds)
     finally:
         worker.stop()
@@ -468,6 +493,7 @@ def main(argv: list[str]) -> None:
         before = cpu_seconds()
         faust_rates = [drain(worker, next(chunks), f"run{i}") for i in range(args.repeats)]
         faust_cpu = cpu_per_text(before, cpu_seconds(), args.repeats * per_run)
+        faust_idle = idle(worker)
     finally:
         worker.stop()
     faust_rate = statistics.median(faust_rates)
@@ -507,13 +533,22 @@ def main(argv: list[str]) -> None:
         print(f"{name:<58} {' '.join(cells)}")
     if quix_skipped:
         print(f"Quix Streams peer row skipped: {quix_skipped}")
-    print(f"\nCPU ms per text, by process ({os.cpu_count()} CPUs)")
-    columns = [model_cpu, pipeline_cpu, faust_cpu, quix_cpu or dict.fromkeys(PROCESS_GROUPS, 0.0)]
-    print(f"{'process':<18} {'model server alone':>19} {'pipeline':>9} {'no model':>9} "
-          f"{'quix':>9}")  # fmt: skip
+    pipeline_net = net_of_idle(pipeline_cpu, pipeline_idle, pipeline_rates)
+    faust_net = net_of_idle(faust_cpu, faust_idle, faust_rates)
+    print(f"\nCPU ms per text, by process ({os.cpu_count()} CPUs); net: less the idle cost (CPU ms "
+          "per second with no input, last columns) over the drains' time")  # fmt: skip
+    columns = [model_cpu, pipeline_cpu, faust_cpu, quix_cpu or dict.fromkeys(PROCESS_GROUPS, 0.0),
+               pipeline_net, faust_net, pipeline_idle, faust_idle]  # fmt: skip
+    print(
+        f"{'process':<18} {'model server alone':>19} {'pipeline':>9} {'no model':>9} "
+        f"{'quix':>9} {'pipe net':>9} {'nomod net':>9} {'idle ms/s':>9} {'(no model)':>10}"
+    )
     for group in (*PROCESS_GROUPS, "total"):
-        a, b, c, d = (sum(col.values()) if group == "total" else col[group] for col in columns)
-        print(f"{group:<18} {a:19.2f} {b:9.2f} {c:9.2f} {d:9.2f}")
+        a, b, c, d, e, f, g, h = (sum(col.values()) if group == "total" else col[group]
+                                  for col in columns)  # fmt: skip
+        print(
+            f"{group:<18} {a:19.2f} {b:9.2f} {c:9.2f} {d:9.2f} {e:9.2f} {f:9.2f} {g:9.1f} {h:10.1f}"
+        )
     runs = {"model": model_rates, "pipeline": pipeline_rates, "faust": faust_rates,
             "aiokafka": plain_rates, "quix": quix_rates}  # fmt: skip
     print(f"\n{per_run} events a run, median of {args.repeats} runs; ratios: pipeline over model "
@@ -531,6 +566,8 @@ def main(argv: list[str]) -> None:
                 "faust_no_model": faust_cpu,
                 "quix_peer": quix_cpu,
             },
+            "cpu_ms_per_text_net_of_idle": {"pipeline": pipeline_net, "faust_no_model": faust_net},
+            "idle_cpu_ms_per_s": {"pipeline": pipeline_idle, "faust_no_model": faust_idle},
             "quix_skipped": quix_skipped,
         }
         args.json.write_text(json.dumps(report, indent=2))
