@@ -342,7 +342,7 @@ class PipelineSettings(_Section):
     score_concurrency: int = Field(2, description="scoring batches in flight per worker")
     sink_batch: int = 2_000
     sink_within_s: float = Field(
-        0.3, gt=0,
+        1.0, gt=0,
         description="a ClickHouse insert per table when sink_batch rows are held or the oldest "
         "waited this: under load batches fill, at a trickle a row waits at most this",
     )  # fmt: skip
