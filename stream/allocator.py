@@ -3,10 +3,10 @@
 glibc gives a thread that allocates while another holds the main arena an arena of its own, up to
 8 per core, and a freed block returns to the system only from the top of its arena. The worker's
 threads (RocksDB's flushes and compactions, faust's consumer thread, the executor that runs
-ClickHouse inserts) each fragment an arena of their own, and RSS creeps up with memory that Python
-and RocksDB have already freed. Fewer arenas (what ``MALLOC_ARENA_MAX`` sets) and a periodic
-``malloc_trim`` (which hands free pages inside the heap back, not only its top) keep RSS to what is
-in use.
+ClickHouse inserts) can each fragment an arena of their own, so that RSS holds memory Python and
+RocksDB have already freed. Fewer arenas (what ``MALLOC_ARENA_MAX`` sets) and a periodic
+``malloc_trim`` (which hands free pages inside the heap back, not only its top) keep RSS nearer to
+what is in use (measured by ``ops/bench/soak``: README, "State and its bounds").
 """
 
 from __future__ import annotations
