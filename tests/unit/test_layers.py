@@ -48,7 +48,6 @@ PURE = (
     "clickhouse.cluster",
     "web.views",
     "clickhouse.retention",
-    "clickhouse.batches",
     "sentiment.labels",
     "sentiment.metrics",
     "sentiment.calibration",
