@@ -337,7 +337,7 @@ class PipelineSettings(_Section):
     )
     score_batch: int = 64
     score_within_s: float = Field(
-        0.1, gt=0, description="ingest and scoring batches: full, or the oldest text waited this"
+        0.2, gt=0, description="ingest and scoring batches: full, or the oldest text waited this"
     )
     score_concurrency: int = Field(2, description="scoring batches in flight per worker")
     sink_batch: int = 2_000
