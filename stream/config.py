@@ -337,14 +337,14 @@ class PipelineSettings(_Section):
     )
     score_batch: int = 64
     score_within_s: float = Field(
-        0.2, gt=0, description="ingest and scoring batches: full, or the oldest text waited this"
+        0.2, gt=0, description="ingest and scoring batches: when full or this long after they began"
     )
     score_concurrency: int = Field(2, description="scoring batches in flight per worker")
     sink_batch: int = 2_000
     sink_within_s: float = Field(
         1.0, gt=0,
-        description="a ClickHouse insert per table when sink_batch rows are held or the oldest "
-        "waited this: under load batches fill, at a trickle a row waits at most this",
+        description="a ClickHouse insert per table when sink_batch rows are held or this long "
+        "after the batch began: under load batches fill, at a trickle a row waits at most this",
     )  # fmt: skip
     metrics_port: int = Field(0, description="Prometheus /metrics port; 0 = off")
 
