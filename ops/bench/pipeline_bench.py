@@ -212,6 +212,13 @@ def cpu_per_text(before: dict[str, float], after: dict[str, float], n: int) -> d
     return {k: (after[k] - before[k]) * 1000 / n for k in PROCESS_GROUPS}
 
 
+def worker_settings(worker: Worker) -> Any:
+    """The settings with ``worker``'s own ClickHouse database, where its rows are counted."""
+    settings = load_settings()
+    settings.clickhouse.database = worker.name
+    return settings
+
+
 def count_rows(client: Any, tag: str) -> int:
     [(n,)] = client.execute(
         "SELECT uniqExact(event_id) FROM events WHERE event_id LIKE %(p)s", {"p": f"bench:{tag}-%"}
@@ -221,8 +228,7 @@ def count_rows(client: Any, tag: str) -> int:
 
 def drain(worker: Worker, texts: list[str], tag: str, timeout_s: float = 600) -> float:
     """events/s for a backlog of ``texts`` through ``worker``, produce start to last row."""
-    settings = load_settings()
-    settings.clickhouse.database = worker.name
+    settings = worker_settings(worker)
     client = clickhouse.connect(settings.clickhouse)
     batch = records(texts, tag, time.time())
     started = time.time()
@@ -242,9 +248,7 @@ def idle(worker: Worker, seconds: float = 10.0) -> dict[str, float]:
     ``drain`` does: the costs that go by time, not by text (the consumers' fetches, which Tansu
     holds for ``fetch_max_wait_ms`` each, heartbeats, timers, marks, the bench's own count query),
     which a drain spreads over its texts."""
-    settings = load_settings()
-    settings.clickhouse.database = worker.name
-    client = clickhouse.connect(settings.clickhouse)
+    client = clickhouse.connect(worker_settings(worker).clickhouse)
     before, started = cpu_seconds(), time.monotonic()
     while time.monotonic() - started < seconds:
         count_rows(client, "idle")
@@ -266,8 +270,7 @@ def latency(
 ) -> tuple[list[float], list[float]]:
     """Produce -> events row per text, and window end -> its final state per one-minute window
     (the moment the alert rules judge it) of the windows that closed while the stream ran."""
-    settings = load_settings()
-    settings.clickhouse.database = worker.name
+    settings = worker_settings(worker)
     client = clickhouse.connect(settings.clickhouse)
     n = int(rate * seconds)  # the texts again as needed: the stream must cross minutes
     tag = "lat"
