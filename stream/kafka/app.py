@@ -9,6 +9,7 @@ from faust.types import TableT
 
 from stream.config import KafkaSettings
 from stream.kafka import compat as kafka_compat
+from stream.kafka import flow
 from stream.kafka.security import faust_credentials
 from stream.kafka.table_store import MemoryBudget, table_options
 
@@ -34,7 +35,9 @@ def create_app(app_id: str, kafka: KafkaSettings, **options: Any) -> faust.App:
     # the worker and the broker more CPU than the records themselves. A few ms batch them.
     options.setdefault("producer_linger", kafka.producer_linger_ms / 1000)
     options.setdefault("broker_credentials", faust_credentials(kafka))
-    return faust.App(app_id, broker=broker_url(kafka), **options)
+    app = faust.App(app_id, broker=broker_url(kafka), **options)
+    flow.install(app)  # before the agents and tables make their queues
+    return app
 
 
 def json_table(
