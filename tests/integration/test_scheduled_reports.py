@@ -17,7 +17,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from stream.clickhouse import client as clickhouse
-from stream.clickhouse.sink_agents import run_sink
+from stream.clickhouse.sink_agents import run_sinks
 from stream.config import Settings
 from stream.delivery.channels import Channels, KafkaChannel, WebhookChannel
 from stream.delivery.offsets import OffsetTracker
@@ -106,8 +106,8 @@ async def test_a_scheduled_report_is_delivered_signed_and_once_per_period(
     store.close()
     topic = f"{unique}.deliveries"
     await create_topic(reporting.kafka.bootstrap, topic, 1)
-    sink = asyncio.create_task(run_sink("deliveries", topic, reporting.pipeline, reporting.kafka,
-                                        reporting.clickhouse))  # fmt: skip
+    sink = asyncio.create_task(run_sinks({"deliveries": topic}, reporting.pipeline, reporting.kafka,
+                                         reporting.clickhouse))  # fmt: skip
     receiver = Receiver(sub.secret, port).start()
     now_s = time.time()  # both lives at one time: a period ending between them is not the point
     try:

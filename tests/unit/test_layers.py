@@ -48,6 +48,7 @@ PURE = (
     "clickhouse.cluster",
     "web.views",
     "clickhouse.retention",
+    "clickhouse.batches",
     "sentiment.labels",
     "sentiment.metrics",
     "sentiment.calibration",
