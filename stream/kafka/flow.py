@@ -24,8 +24,6 @@ from stream.logs import get_logger
 
 log = get_logger(__name__)
 
-Seek = Callable[[Any, int], None]  # (faust TP, offset): the consumer's position, at once
-
 
 def dropped_offsets(items: Iterable[Any], generation_id: int) -> dict[Any, int]:
     """The lowest offset of each partition among queued ``items`` (faust events) read in
@@ -68,7 +66,7 @@ def install(app: Any) -> None:
 
     def rewind(dropped: dict[Any, int]) -> None:
         consumer = app.consumer
-        changelogs = set(app.tables.changelog_topics)
+        changelogs = app.tables.changelog_topics  # a new set each call
         assigned = consumer.assignment()
         done = {}
         for tp, offset in dropped.items():
