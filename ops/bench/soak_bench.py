@@ -388,6 +388,10 @@ def main() -> None:
         "cache fills for one horizon by design, so the soak's day holds a shorter one to see it "
         "level off, and counts it in the warm-up",
     )
+    ap.add_argument("--warmup-hours", type=float, metavar="H",
+                    help="event time left out of the slopes (default: the longest window + "
+                    "lateness + allowed lateness, or the dedupe horizon if longer); a longer one "
+                    "leaves out the hours in which RocksDB fills its budget too")  # fmt: skip
     ap.add_argument("--trace-memory", type=Path, metavar="FILE",
                     help="run the worker under tracemalloc, its live allocations by line every "
                     "minute to FILE (JSON lines; slows the worker)")  # fmt: skip
@@ -409,6 +413,8 @@ def main() -> None:
     posts = stream(n, start, span_s, names, seed=7)
     warmup_h = (max(s.size_s for s in p.windows) + p.lateness_s + p.allowed_lateness_s) / 3600
     warmup_h = max(warmup_h, args.dedupe_hours)
+    if args.warmup_hours is not None:
+        warmup_h = args.warmup_hours
     os.environ["FINPULSE_PIPELINE_DEDUPE_HORIZON_S"] = str(args.dedupe_hours * 3600)
     os.environ["FINPULSE_PIPELINE_METRICS_PORT"] = str(free_port())
 
@@ -516,6 +522,10 @@ def soak(args: argparse.Namespace, settings: Any, name: str, logs: Path, worker:
     tables_mb = np.array([s["tables"] for s in samples]) / 2**20
     table_rows.append(("RocksDB tables in the worker (MB)", tables_mb[-1],
                        slope_per_hour(event_h, tables_mb, warmup_h)))  # fmt: skip
+    # RocksDB fills a budget of its own; what grows beside it is the rest of the worker.
+    beside = rss["worker"] - tables_mb
+    table_rows.append(("worker RSS beside RocksDB (MB)", beside[-1],
+                       slope_per_hour(event_h, beside, warmup_h)))  # fmt: skip
     ch = {k: np.array([s["rows"][k] for s in samples], dtype=float) for k in TABLES}
     for k, v in ch.items():
         table_rows.append((f"ClickHouse rows {k}", v[-1], slope_per_hour(event_h, v, warmup_h)))
@@ -538,8 +548,12 @@ def soak(args: argparse.Namespace, settings: Any, name: str, logs: Path, worker:
     for label, last, slope in table_rows:
         print(f"{label:<40} {last:>14,.1f} {slope:>26,.2f}")
     print(
-        f"\nwarm-up: {warmup_h:.2f} h of event time (longest window + lateness + allowed lateness, "
-        "or the dedupe horizon if longer)"
+        f"\nwarm-up: {warmup_h:.2f} h of event time "
+        + (
+            "(--warmup-hours)"
+            if args.warmup_hours is not None
+            else "(longest window + lateness + allowed lateness, or the dedupe horizon if longer)"
+        )
     )
     print(f"window-panes changelog per counted text: {measured / n:,.0f} bytes measured; on the "
           f"same stream simulated {new_sim / n:,.0f} (deltas) vs {old_sim / n:,.0f} (whole panes, "
@@ -562,6 +576,7 @@ def soak(args: argparse.Namespace, settings: Any, name: str, logs: Path, worker:
         "RSS (MB)": {k: (event_h, v) for k, v in rss.items()},
         "the worker (MB)": {
             "RSS": (event_h, rss["worker"]),
+            "RSS beside RocksDB": (event_h, beside),
             f"RocksDB tables (budget {p.table_memory_mb} MB)": (event_h, tables_mb),
         },
         "changelog written (MB, cumulative)": changelog_series,
@@ -582,6 +597,9 @@ def soak(args: argparse.Namespace, settings: Any, name: str, logs: Path, worker:
             "changelog_bytes_per_text": {"measured": total_now, "release_0x": total_old,
                                          "judged_windows_per_text": windows_per_text},
             "clickhouse_rows": final_rows,
+            # The samples drawn, to take slopes over other spans afterwards.
+            "samples": {"event_hours": event_h.tolist(), "worker_rss_mb": rss["worker"].tolist(),
+                        "tables_mb": tables_mb.tolist()},
         }, indent=2))  # fmt: skip
     if not exact:
         raise SystemExit(f"soak: {len(missing)} one-minute windows are not exact after the restart")
