@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).parent))
 import contextlib
@@ -50,6 +50,7 @@ from stream.alerts.history import judge_all
 from stream.alerts.rules import RULES, RuleSettings
 from stream.clickhouse import client as clickhouse
 from stream.config import load_settings
+from stream.kafka.compat import fetch_highwaters
 from stream.kafka.topics import WINDOWS
 from stream.records import Contribution, WindowRecord
 from stream.windows.panes import EVIDENCE, Pane, id_digest, pane_start
@@ -340,7 +341,23 @@ def wait_ready(log: Path, since: int, timeout_s: float) -> float:
         if b"windows_state_loaded" in text:  # the tables recovered, the windows agent running
             return time.monotonic() - started
         time.sleep(0.2)
-    raise SystemExit(f"soak: the restarted worker was not ready within {timeout_s:.0f} s")
+    raise TimeoutError(f"the restarted worker was not ready within {timeout_s:.0f} s")
+
+
+async def changelog_offsets(bootstrap: str, app_id: str) -> list[tuple[str, int, int, int]]:
+    """(topic, partition, log start, end) of every changelog partition of ``app_id``: beside
+    faust's "Reading Starts At" table in the worker's log, where a recovery stands."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in sorted(await consumer.topics())
+               if t.startswith(app_id) and t.endswith("-changelog")
+               for p in sorted(consumer.partitions_for_topic(t) or ())]  # fmt: skip
+        starts = await consumer.beginning_offsets(tps)
+        ends = await fetch_highwaters(consumer._client, tps, starts)
+        return [(tp.topic, tp.partition, starts[tp], ends[tp]) for tp in tps]
+    finally:
+        await consumer.stop()
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -472,12 +489,21 @@ def soak(args: argparse.Namespace, settings: Any, name: str, logs: Path, worker:
     worker.process.wait()
     log = logs / f"{name}.log"
     since = log.stat().st_size
+    # At INFO, faust logs each changelog partition's highwater and where its reading starts.
+    env = {**worker.env, "FINPULSE_LOG_LEVEL": "INFO"}
     process = subprocess.Popen([sys.executable, "-m", "stream.cli", "worker"], cwd=ROOT,
-                               env=worker.env, stdout=log.open("ab"),
+                               env=env, stdout=log.open("ab"),
                                stderr=subprocess.STDOUT)  # fmt: skip
     worker = Worker(name, worker.env, process)
     STARTED.append(process)
-    recovery_s = wait_ready(log, since, timeout_s=300)
+    try:
+        recovery_s = wait_ready(log, since, timeout_s=300)
+    except TimeoutError as e:
+        for topic, partition, first, end in asyncio.run(
+            changelog_offsets(settings.kafka.bootstrap, name)
+        ):
+            print(f"soak: {topic}[{partition}] offsets {first:,}..{end:,}", flush=True)
+        raise SystemExit(f"soak: {e}; its log: {log}") from None
     # The stream goes on after the restart: its next minutes (so the recovered state is used,
     # and the last windows close as a live stream's do).
     tail = [

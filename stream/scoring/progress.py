@@ -69,6 +69,14 @@ class Progress:
             self.behind.discard(partition)
 
 
+# Offsets taken above a partition's frontier that are remembered at most: a gap this far behind
+# the newest taken is a hole for good (take buffers hold ``score_concurrency`` x ``score_batch``
+# records, hundreds), as is a frontier that never began; past it the frontier moves to the oldest
+# remembered, so memory stays bounded (about 0.6 MB a partition) and marks are held no longer
+# than ``grace_s`` would hold them anyway.
+MAX_AHEAD = 10_000
+
+
 class EnrichedMarks:
     """The ingest marks read on each ``text.enriched`` partition, applied once the records before
     them are scored and sent on, and the marks this worker sends on (stream/watermarks.py).
@@ -113,7 +121,10 @@ class EnrichedMarks:
     def _taken(self, partition: int, offset: int) -> None:
         frontier = self.frontier.get(partition)
         if frontier is None or offset >= frontier:  # below it: a repeat after a re-seek
-            self.ahead.setdefault(partition, set()).add(offset)
+            ahead = self.ahead.setdefault(partition, set())
+            ahead.add(offset)
+            if len(ahead) > MAX_AHEAD:  # a hole for good (see MAX_AHEAD): step over it
+                self.frontier[partition] = min(ahead)
             self._advance(partition)
 
     def _advance(self, partition: int) -> None:

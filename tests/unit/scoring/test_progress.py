@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from stream.records import Mark
-from stream.scoring.progress import EnrichedMarks, Progress
+from stream.scoring.progress import MAX_AHEAD, EnrichedMarks, Progress
 
 T0 = 1_800_000_000  # a whole hour
 
@@ -112,4 +112,23 @@ def test_a_rebalance_learns_where_reading_begins_again() -> None:
     marks.begin(0, 1)
     marks.started(actor=2, taken=[(0, 1), (0, 2)])
     marks.finished(actor=2)
+    assert marks.marks({0}, set(), None, 100.0)["text.enriched/0"] == (500.0, False)
+
+
+def test_a_hole_for_good_is_stepped_over_so_memory_stays_bounded() -> None:
+    # Offset 1 never comes (and, on partition 1, where reading began is never learnt): the
+    # offsets taken above it are remembered up to MAX_AHEAD, then the frontier moves past the hole.
+    marks = EnrichedMarks("text.enriched", 2, grace_s=5.0)
+    marks.begin(0, 0)
+    marks.started(actor=1, taken=[(0, 0)])
+    for offset in range(2, MAX_AHEAD + 2):
+        marks.started(actor=1, taken=[(0, offset), (1, offset)])
+    assert marks.frontier[0] == 1  # the hole still holds it
+    assert len(marks.ahead[0]) == MAX_AHEAD
+    marks.started(actor=1, taken=[(0, MAX_AHEAD + 2), (1, MAX_AHEAD + 2)])
+    marks.finished(actor=1)
+    assert marks.frontier == {0: MAX_AHEAD + 3, 1: MAX_AHEAD + 3}
+    assert marks.ahead == {0: set(), 1: set()}
+    # A mark right after them applies at once, as one after every record would.
+    marks.read(0, MAX_AHEAD + 3, _ingest_mark(500.0), now_s=100.0)
     assert marks.marks({0}, set(), None, 100.0)["text.enriched/0"] == (500.0, False)
